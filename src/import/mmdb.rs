@@ -1,0 +1,1 @@
+//! MaxMind DB importer (placeholder, being written).

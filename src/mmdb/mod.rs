@@ -1,0 +1,1 @@
+//! MaxMind DB reader (placeholder, being written).
