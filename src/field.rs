@@ -155,7 +155,10 @@ impl fmt::Display for Field {
 }
 
 /// One value of a field.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// Values compare and hash by their bits, so that records holding floats can
+/// be deduplicated (`NaN` equals itself; `0.0` and `-0.0` differ).
+#[derive(Clone, Debug)]
 pub enum Value {
     /// A string (also used for names).
     Str(Box<str>),
@@ -183,6 +186,32 @@ impl Value {
             Value::F32(v) => Some(f64::from(v)),
             Value::F64(v) => Some(v),
             Value::Str(_) => None,
+        }
+    }
+}
+
+impl PartialEq for Value {
+    fn eq(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Value::Str(a), Value::Str(b)) => a == b,
+            (Value::U32(a), Value::U32(b)) => a == b,
+            (Value::F32(a), Value::F32(b)) => a.to_bits() == b.to_bits(),
+            (Value::F64(a), Value::F64(b)) => a.to_bits() == b.to_bits(),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Value {}
+
+impl std::hash::Hash for Value {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        std::mem::discriminant(self).hash(h);
+        match self {
+            Value::Str(s) => s.hash(h),
+            Value::U32(v) => v.hash(h),
+            Value::F32(v) => v.to_bits().hash(h),
+            Value::F64(v) => v.to_bits().hash(h),
         }
     }
 }

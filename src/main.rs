@@ -1,1 +1,350 @@
-fn main() {}
+//! `ipgeo`: build, query, inspect and verify ipgeo tables.
+
+use std::io::{BufRead, BufWriter, Write};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+use ipgeo::build::{self, BuildOptions};
+use ipgeo::import::{self, InputSpec};
+use ipgeo::table::{MappedTable, Table};
+
+#[derive(Parser)]
+#[command(name = "ipgeo", version, about = "Build, query, inspect and verify ipgeo IP geolocation tables")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Compile one or more source databases into a table.
+    ///
+    /// INPUT is `[NAME=]PATH[?key=value&...]`. Formats: MaxMind DB (.mmdb),
+    /// CSV ranges (.csv), CIDR lists (.txt). Earlier inputs answer first,
+    /// field group by field group.
+    Build {
+        /// The table to write (written to a temporary file, then renamed).
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Languages to keep for names, primary first.
+        #[arg(long, default_value = "en,zh-CN", value_delimiter = ',')]
+        lang: Vec<String>,
+        /// A description stored in the metadata.
+        #[arg(long)]
+        description: Option<String>,
+        /// Candidate ranges per index bucket: smaller is faster and larger.
+        #[arg(long, default_value_t = 2.0)]
+        bucket_target: f64,
+        /// Build time to record, Unix seconds (default: now).
+        #[arg(long)]
+        build_time: Option<u64>,
+        /// Also write the build report as JSON to this file.
+        #[arg(long)]
+        report: Option<PathBuf>,
+        /// No progress display.
+        #[arg(short, long)]
+        quiet: bool,
+        /// The sources.
+        #[arg(required = true)]
+        inputs: Vec<String>,
+    },
+    /// Look addresses up; prints one JSON object per address.
+    ///
+    /// Addresses come from the arguments, or from standard input (one per
+    /// line) when there are none. Exits with 1 if any address was malformed.
+    Lookup {
+        /// The table.
+        #[arg(short = 'd', long = "db")]
+        table: PathBuf,
+        /// Add a `names` object with every stored language.
+        #[arg(long)]
+        all_languages: bool,
+        /// Addresses.
+        addrs: Vec<String>,
+    },
+    /// Print a table's metadata and sizes.
+    Info {
+        /// The table.
+        table: PathBuf,
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check a table in depth; optionally compare it with source MMDBs.
+    Verify {
+        /// The table.
+        table: PathBuf,
+        /// MaxMind DB files whose answers the table must reproduce.
+        #[arg(long)]
+        against: Vec<PathBuf>,
+        /// Random addresses per family to compare with each `--against` file.
+        #[arg(long, default_value_t = 100_000)]
+        samples: usize,
+        /// Seed for the random addresses.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.cmd {
+        Cmd::Build {
+            output,
+            lang,
+            description,
+            bucket_target,
+            build_time,
+            report,
+            quiet,
+            inputs,
+        } => cmd_build(
+            &output,
+            BuildOptions {
+                languages: lang,
+                policy: None,
+                bucket_target,
+                description,
+                build_time,
+            },
+            report,
+            quiet,
+            &inputs,
+        ),
+        Cmd::Lookup {
+            table,
+            all_languages,
+            addrs,
+        } => cmd_lookup(&table, all_languages, &addrs),
+        Cmd::Info { table, json } => cmd_info(&table, json),
+        Cmd::Verify {
+            table,
+            against,
+            samples,
+            seed,
+        } => cmd_verify(&table, &against, samples, seed),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("ipgeo: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type Res = Result<ExitCode, String>;
+
+/// A progress display on standard error, shown only on a terminal.
+struct Progress(indicatif::ProgressBar);
+
+impl Progress {
+    fn new(quiet: bool) -> Progress {
+        let pb = if quiet {
+            indicatif::ProgressBar::hidden()
+        } else {
+            let pb = indicatif::ProgressBar::new_spinner();
+            pb.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            pb.enable_steady_tick(Duration::from_millis(120));
+            pb
+        };
+        Progress(pb)
+    }
+    fn stage(&self, msg: String) {
+        self.0.set_message(msg);
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
+    }
+}
+
+fn cmd_build(output: &std::path::Path, opts: BuildOptions, report_path: Option<PathBuf>, quiet: bool, inputs: &[String]) -> Res {
+    let t0 = Instant::now();
+    let progress = Progress::new(quiet);
+    let mut sources = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        let spec = InputSpec::parse(input)?;
+        progress.stage(format!("importing {}", spec.path.display()));
+        sources.push(import::import(&spec, &opts.languages).map_err(|e| e.to_string())?);
+    }
+    progress.stage("merging and writing".into());
+    let (bytes, report) = build::build(&sources, &opts).map_err(|e| e.to_string())?;
+    build::write_atomic(output, &bytes).map_err(|e| e.to_string())?;
+    drop(progress);
+    let secs = t0.elapsed().as_secs_f64();
+    let peak = peak_rss_kib();
+    let s = &report.stats;
+    eprintln!(
+        "built {}: {} IPv4 + {} IPv6 ranges from {} + {} networks, {} records, {} strings, {:.1} MB in {:.1} s (peak memory {} MB)",
+        output.display(),
+        s.v4_ranges,
+        s.v6_ranges + s.v6_low,
+        report.input_intervals.0,
+        report.input_intervals.1,
+        s.records,
+        s.strings,
+        s.size as f64 / 1e6,
+        secs,
+        peak.map_or("?".into(), |k| (k / 1024).to_string()),
+    );
+    if let Some(p) = report_path {
+        let json = serde_json::json!({
+            "output": output.display().to_string(),
+            "seconds": secs,
+            "peak_rss_kib": peak,
+            "report": report,
+        });
+        std::fs::write(&p, serde_json::to_vec_pretty(&json).unwrap_or_default())
+            .map_err(|e| format!("{}: {e}", p.display()))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Peak resident memory of this process, from /proc (Linux).
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn open(path: &std::path::Path) -> Result<MappedTable, String> {
+    Table::open_file(path).map_err(|e| e.to_string())
+}
+
+fn cmd_lookup(path: &std::path::Path, all_languages: bool, addrs: &[String]) -> Res {
+    let table = open(path)?;
+    let langs = table.meta().languages.clone();
+    let stdout = std::io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    let mut bad = false;
+    let mut one = |text: &str, out: &mut BufWriter<std::io::StdoutLock<'_>>| -> Result<(), String> {
+        let text = text.trim();
+        let mut obj = serde_json::Map::new();
+        obj.insert("ip".into(), text.into());
+        match text.parse::<IpAddr>() {
+            Err(_) => {
+                bad = true;
+                obj.insert("error".into(), "invalid address".into());
+            }
+            Ok(ip) => match table.lookup(ip) {
+                None => {
+                    obj.insert("error".into(), "not found".into());
+                }
+                Some(hit) => {
+                    obj.insert("network".into(), hit.network.to_string().into());
+                    obj.extend(hit.record.to_json_with(&langs, all_languages));
+                }
+            },
+        }
+        serde_json::to_writer(&mut *out, &obj).map_err(|e| e.to_string())?;
+        out.write_all(b"\n").map_err(|e| e.to_string())
+    };
+    if addrs.is_empty() {
+        for line in std::io::stdin().lock().lines() {
+            let line = line.map_err(|e| format!("stdin: {e}"))?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            one(&line, &mut out)?;
+        }
+    } else {
+        for a in addrs {
+            one(a, &mut out)?;
+        }
+    }
+    out.flush().map_err(|e| e.to_string())?;
+    Ok(if bad { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+fn cmd_info(path: &std::path::Path, json: bool) -> Res {
+    let table = open(path)?;
+    let m = table.meta();
+    let (n4, n6) = table.range_counts();
+    let columns: Vec<String> = table
+        .columns()
+        .iter()
+        .map(|c| match (c.field, c.lang) {
+            (Some(f), Some(l)) => format!("{}@{}", f.name(), m.languages.get(usize::from(l)).map_or("?", |s| s)),
+            (Some(f), None) => f.name().to_string(),
+            (None, _) => format!("field#{}", c.field_id),
+        })
+        .collect();
+    if json {
+        let v = serde_json::json!({
+            "path": path.display().to_string(),
+            "size": m.size,
+            "checksum": format!("{:016x}", m.checksum),
+            "build_time": m.build_time,
+            "languages": m.languages,
+            "columns": columns,
+            "v4_ranges": n4,
+            "v6_ranges": n6,
+            "sections": table.section_sizes().into_iter().collect::<std::collections::BTreeMap<_, _>>(),
+            "meta": m.json,
+        });
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("table:      {}", path.display());
+    println!("size:       {} bytes", m.size);
+    println!("checksum:   {:016x}", m.checksum);
+    println!("built:      {} ({})", m.build_time, m.json.get("builder").and_then(|v| v.as_str()).unwrap_or("?"));
+    if let Some(d) = m.json.get("description").and_then(|v| v.as_str()) {
+        println!("about:      {d}");
+    }
+    println!("languages:  {}", m.languages.join(", "));
+    println!("columns:    {}", columns.join(", "));
+    println!("ranges:     {n4} IPv4, {n6} IPv6");
+    if let Some(sources) = m.json.get("sources").and_then(|v| v.as_array()) {
+        for s in sources {
+            println!(
+                "source:     {} ({}) {}",
+                s.get("name").and_then(|v| v.as_str()).unwrap_or("?"),
+                s.get("format").and_then(|v| v.as_str()).unwrap_or("?"),
+                s.get("description").and_then(|v| v.as_str()).unwrap_or(""),
+            );
+        }
+    }
+    for (name, size) in table.section_sizes() {
+        println!("section:    {name:<11} {size:>12} bytes");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_verify(path: &std::path::Path, against: &[PathBuf], samples: usize, seed: u64) -> Res {
+    let t0 = Instant::now();
+    let table = open(path)?;
+    let r = table.verify().map_err(|e| e.to_string())?;
+    println!(
+        "{}: ok ({} records, {} strings, {} IPv4 ranges, {} IPv6 ranges, {} split /64s) in {:.2} s",
+        path.display(),
+        r.records,
+        r.strings,
+        r.v4_ranges,
+        r.v6_ranges,
+        r.v6_splits,
+        t0.elapsed().as_secs_f64()
+    );
+    for src in against {
+        let t = Instant::now();
+        let rep = ipgeo::compare::compare_with_mmdb(&table, src, samples, seed).map_err(|e| e.to_string())?;
+        println!(
+            "{}: {} addresses agree with {} ({} with data) in {:.2} s",
+            path.display(),
+            rep.compared,
+            src.display(),
+            rep.with_data,
+            t.elapsed().as_secs_f64()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

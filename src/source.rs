@@ -9,7 +9,7 @@ use crate::field::{Field, Value};
 /// index into the builder's language list and is `Some` only for name fields.
 /// Absent fields are simply not listed: importers never invent placeholder
 /// values.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct SourceRecord {
     /// `(field, language index, value)`, sorted by field then language.
     pub values: Vec<(Field, Option<u8>, Value)>,
