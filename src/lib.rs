@@ -5,11 +5,13 @@
 //! - [`format`] holds the file layout (documented in `docs/FORMAT.md`).
 #![deny(missing_docs)]
 
+pub mod addr;
 pub mod build;
 pub mod compare;
 pub mod field;
 pub mod format;
 pub mod import;
+pub mod live;
 pub mod mmdb;
 pub mod source;
 pub mod table;

@@ -1,1 +1,484 @@
-//! placeholder
+//! `libipgeo_ffi.so`: the native module ipgeo's Lua code loads in nginx.
+//!
+//! Two surfaces over one handle (`ipgeo_db_t`):
+//!
+//! - **Control, through mlua** (`luaopen_ipgeo_native`): opening a table,
+//!   metadata, checking and reloading. Cold paths, called from `init_by_lua`,
+//!   timers and admin handlers.
+//! - **Lookups, through a plain C ABI** (`ipgeo_*` below, declared to LuaJIT
+//!   with `ffi.cdef` in `lua/ipgeo/cdefs.lua`): JIT-compiled calls that
+//!   return integers, and fill caller buffers. No allocation, no Lua API.
+//!
+//! The C functions never unwind: each body runs under `catch_unwind`, and
+//! errors are negative return codes. A handle is used from one thread (the
+//! nginx worker that owns it); tables are swapped only by the control
+//! surface, on that same thread, so a lookup never races a swap.
+
+#![deny(missing_docs)]
+
+use std::cell::{Cell, RefCell};
+use std::ffi::{c_char, c_int, c_void};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use ipgeo::addr::{self, Addr};
+use ipgeo::format::ColumnType;
+use ipgeo::live::{Check, Live, LiveOptions, Loaded};
+use ipgeo::table::ValueRef;
+use mlua::prelude::*;
+
+/// Version of the C ABI below; the Lua side refuses a library with another.
+pub const ABI_VERSION: c_int = 1;
+
+/// Return code: the address is not valid text.
+pub const ERR_INVALID: i32 = -1;
+/// Return code: the handle has no table (closed).
+pub const ERR_CLOSED: i32 = -2;
+/// Return code: an internal error (a caught panic).
+pub const ERR_INTERNAL: i32 = -3;
+/// Return code: the output buffer is too small.
+pub const ERR_BUFFER: i32 = -4;
+
+/// The handle behind `ipgeo_db_t *`.
+pub struct Db {
+    live: RefCell<Option<Live>>,
+    /// The table in use, for the hot path: points into `live`'s current
+    /// `Arc<Loaded>`, refreshed on every swap, null once closed.
+    current: Cell<*const Loaded>,
+    generation: Cell<u32>,
+}
+
+impl Db {
+    fn refresh(&self) {
+        let live = self.live.borrow();
+        match live.as_ref() {
+            Some(l) => {
+                self.current.set(std::sync::Arc::as_ptr(l.current()));
+                self.generation.set(l.generation() as u32);
+            }
+            None => self.current.set(std::ptr::null()),
+        }
+    }
+}
+
+/// One value of a record, as handed to Lua.
+#[repr(C)]
+pub struct Value {
+    /// String values: pointer into the table (valid until the next swap).
+    pub str: *const c_char,
+    /// String length.
+    pub len: usize,
+    /// Numeric values (a float stored as f32 is given as the double of its
+    /// shortest decimal text, so it prints as the source wrote it).
+    pub num: f64,
+    /// Column index.
+    pub col: i32,
+    /// Column type: 1 string, 2 u32, 3 f32, 4 f64.
+    pub ty: i32,
+}
+
+/// Runs `f` on the handle's current table; never unwinds.
+#[inline(always)]
+fn with_table<R>(db: *const Db, fallback: R, panic: R, f: impl FnOnce(&Loaded) -> R) -> R {
+    catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: `db` comes from `ptr()` on a live handle: the Lua side keeps
+        // the userdata (which owns the `Db`) alive as long as the cdata
+        // pointer, and uses it from the owning thread only.
+        let Some(db) = (unsafe { db.as_ref() }) else { return fallback };
+        // SAFETY: `current` points into the `Arc<Loaded>` held by `live`,
+        // replaced only by `refresh` on this same thread; null once closed.
+        match unsafe { db.current.get().as_ref() } {
+            Some(l) => f(l),
+            None => fallback,
+        }
+    }))
+    .unwrap_or(panic)
+}
+
+/// The bytes of caller text.
+///
+/// # Safety
+/// `ptr` must point to `len` readable bytes (or be null).
+#[inline(always)]
+unsafe fn bytes<'a>(ptr: *const c_char, len: usize) -> Option<&'a [u8]> {
+    if ptr.is_null() || len > addr::MAX_LEN {
+        return None;
+    }
+    // SAFETY: the caller guarantees `len` readable bytes at `ptr`.
+    Some(unsafe { std::slice::from_raw_parts(ptr.cast::<u8>(), len) })
+}
+
+#[inline(always)]
+fn find(l: &Loaded, a: Addr) -> u32 {
+    match a {
+        Addr::V4(v) => l.table.find_v4_ref(v),
+        Addr::V6(v) => l.table.find_v6_ref(v),
+    }
+}
+
+/// The C ABI version.
+#[no_mangle]
+pub extern "C" fn ipgeo_abi_version() -> c_int {
+    ABI_VERSION
+}
+
+/// Looks up address text. Returns a record reference (> 0), 0 when the
+/// table has no data for the address, or a negative error code.
+///
+/// # Safety
+/// `db` must be a handle from `ptr()`; `ip` must point to `len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn ipgeo_lookup(db: *const Db, ip: *const c_char, len: usize) -> i32 {
+    with_table(db, ERR_CLOSED, ERR_INTERNAL, |l| {
+        // SAFETY: forwarded from this function's contract.
+        match unsafe { bytes(ip, len) }.and_then(addr::parse) {
+            Some(a) => find(l, a) as i32,
+            None => ERR_INVALID,
+        }
+    })
+}
+
+/// Looks up address text and returns its country code as two ASCII bytes
+/// (`first | second << 8`), 0 when there is no data or no country code, or
+/// a negative error code.
+///
+/// # Safety
+/// As [`ipgeo_lookup`].
+#[no_mangle]
+pub unsafe extern "C" fn ipgeo_lookup_cc(db: *const Db, ip: *const c_char, len: usize) -> i32 {
+    with_table(db, ERR_CLOSED, ERR_INTERNAL, |l| {
+        // SAFETY: forwarded from this function's contract.
+        let Some(a) = (unsafe { bytes(ip, len) }).and_then(addr::parse) else {
+            return ERR_INVALID;
+        };
+        let Some(col) = l.country_code_col else { return 0 };
+        let Some(rec) = l.table.record(find(l, a)) else { return 0 };
+        match rec.raw_slot(col).and_then(|(_, off)| rec.string_bytes(off)) {
+            Some([a, b]) => i32::from(*a) | (i32::from(*b) << 8),
+            _ => 0,
+        }
+    })
+}
+
+/// Looks up address text like [`ipgeo_lookup`], and also writes the matched
+/// network (`1.2.3.0/24`) to `net` (`cap` bytes, not NUL-terminated),
+/// setting `*net_len`. `*net_len` is 0 when there is no data.
+///
+/// # Safety
+/// As [`ipgeo_lookup`]; `net` must have `cap` writable bytes and `net_len`
+/// be writable.
+#[no_mangle]
+pub unsafe extern "C" fn ipgeo_lookup_net(
+    db: *const Db,
+    ip: *const c_char,
+    len: usize,
+    net: *mut c_char,
+    cap: usize,
+    net_len: *mut usize,
+) -> i32 {
+    with_table(db, ERR_CLOSED, ERR_INTERNAL, |l| {
+        if net.is_null() || net_len.is_null() {
+            return ERR_BUFFER;
+        }
+        // SAFETY: the caller guarantees `net_len` is writable.
+        unsafe { *net_len = 0 };
+        // SAFETY: forwarded from this function's contract.
+        let Some(a) = (unsafe { bytes(ip, len) }).and_then(addr::parse) else {
+            return ERR_INVALID;
+        };
+        let Some(hit) = l.table.lookup(a.into()) else { return 0 };
+        let text = hit.network.to_string();
+        if text.len() > cap {
+            return ERR_BUFFER;
+        }
+        // SAFETY: `net` has `cap >= text.len()` writable bytes; the regions
+        // cannot overlap (`text` is ours).
+        unsafe {
+            std::ptr::copy_nonoverlapping(text.as_ptr(), net.cast::<u8>(), text.len());
+            *net_len = text.len();
+        }
+        hit.record.id() as i32
+    })
+}
+
+/// Writes the present values of record `rec` to `out` (room for `cap`),
+/// in column order. Returns how many were written, or a negative error code.
+/// String pointers stay valid until the handle's table is swapped.
+///
+/// # Safety
+/// As [`ipgeo_lookup`]; `out` must have room for `cap` values.
+#[no_mangle]
+pub unsafe extern "C" fn ipgeo_record_values(db: *const Db, rec: i32, out: *mut Value, cap: c_int) -> c_int {
+    with_table(db, ERR_CLOSED, ERR_INTERNAL, |l| {
+        let Ok(r) = u32::try_from(rec) else { return ERR_INVALID };
+        let Some(record) = l.table.record(r) else { return ERR_INVALID };
+        if out.is_null() || cap < 0 {
+            return ERR_BUFFER;
+        }
+        let mut n = 0usize;
+        for (i, c) in l.table.columns().iter().enumerate() {
+            let Some(v) = record.column(i) else { continue };
+            if n >= cap as usize {
+                return ERR_BUFFER;
+            }
+            let (s, slen, num) = match v {
+                ValueRef::Str(s) => (s.as_ptr().cast::<c_char>(), s.len(), 0.0),
+                ValueRef::U32(x) => (std::ptr::null(), 0, f64::from(x)),
+                // The double closest to the f32's shortest decimal text.
+                ValueRef::F32(x) => (std::ptr::null(), 0, x.to_string().parse().unwrap_or(f64::from(x))),
+                ValueRef::F64(x) => (std::ptr::null(), 0, x),
+            };
+            let ty = match c.ty {
+                ColumnType::Str => 1,
+                ColumnType::U32 => 2,
+                ColumnType::F32 => 3,
+                ColumnType::F64 => 4,
+            };
+            // SAFETY: `n < cap`, and `out` has room for `cap` values.
+            unsafe {
+                out.add(n).write(Value {
+                    str: s,
+                    len: slen,
+                    num,
+                    col: i as i32,
+                    ty,
+                });
+            }
+            n += 1;
+        }
+        n as c_int
+    })
+}
+
+/// Looks up `n` address texts at once (`refs[i]` as [`ipgeo_lookup`] would
+/// return for `ips[i]`), interleaving the lookups for memory parallelism.
+/// Returns `n`, or a negative error code.
+///
+/// # Safety
+/// As [`ipgeo_lookup`]; `ips` and `lens` must hold `n` entries and `refs`
+/// have room for `n`.
+#[no_mangle]
+pub unsafe extern "C" fn ipgeo_lookup_batch(
+    db: *const Db,
+    ips: *const *const c_char,
+    lens: *const usize,
+    refs: *mut i32,
+    n: c_int,
+) -> c_int {
+    with_table(db, ERR_CLOSED, ERR_INTERNAL, |l| {
+        if ips.is_null() || lens.is_null() || refs.is_null() || n < 0 {
+            return ERR_BUFFER;
+        }
+        let n = n as usize;
+        const CHUNK: usize = 64;
+        let mut v4 = [0u32; CHUNK];
+        let mut v4_at = [0usize; CHUNK];
+        let mut v6 = [0u128; CHUNK];
+        let mut v6_at = [0usize; CHUNK];
+        let mut found = [0u32; CHUNK];
+        let mut start = 0;
+        while start < n {
+            let end = (start + CHUNK).min(n);
+            let (mut n4, mut n6) = (0, 0);
+            for i in start..end {
+                // SAFETY: `i < n`; the arrays hold `n` entries.
+                let (p, len) = unsafe { (*ips.add(i), *lens.add(i)) };
+                // SAFETY: each entry points to `len` bytes (contract).
+                match unsafe { bytes(p, len) }.and_then(addr::parse) {
+                    Some(Addr::V4(a)) => {
+                        v4[n4] = a;
+                        v4_at[n4] = i;
+                        n4 += 1;
+                    }
+                    Some(Addr::V6(a)) => {
+                        v6[n6] = a;
+                        v6_at[n6] = i;
+                        n6 += 1;
+                    }
+                    // SAFETY: `refs` has room for `n`.
+                    None => unsafe { *refs.add(i) = ERR_INVALID },
+                }
+            }
+            l.table.find_v4_refs(&v4[..n4], &mut found[..n4]);
+            for k in 0..n4 {
+                // SAFETY: `v4_at[k] < n`.
+                unsafe { *refs.add(v4_at[k]) = found[k] as i32 };
+            }
+            l.table.find_v6_refs(&v6[..n6], &mut found[..n6]);
+            for k in 0..n6 {
+                // SAFETY: `v6_at[k] < n`.
+                unsafe { *refs.add(v6_at[k]) = found[k] as i32 };
+            }
+            start = end;
+        }
+        n as c_int
+    })
+}
+
+/// The handle's generation: 1 after open, +1 per table swapped in, 0 once
+/// closed.
+///
+/// # Safety
+/// `db` must be a handle from `ptr()`.
+#[no_mangle]
+pub unsafe extern "C" fn ipgeo_generation(db: *const Db) -> u32 {
+    catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: as in `with_table`.
+        match unsafe { db.as_ref() } {
+            Some(d) if !d.current.get().is_null() => d.generation.get(),
+            _ => 0,
+        }
+    }))
+    .unwrap_or(0)
+}
+
+// ---------------------------------------------------------------------------
+// The control surface (mlua).
+
+/// The Lua userdata that owns a handle.
+struct Handle(Box<Db>);
+
+fn epoch(t: SystemTime) -> f64 {
+    t.duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+}
+
+impl Handle {
+    fn live<R>(&self, f: impl FnOnce(&mut Live) -> R) -> LuaResult<R> {
+        let mut live = self.0.live.borrow_mut();
+        match live.as_mut() {
+            Some(l) => Ok(f(l)),
+            None => Err(LuaError::runtime("ipgeo: the database is closed")),
+        }
+    }
+
+    fn info(&self, lua: &Lua) -> LuaResult<LuaTable> {
+        let live = self.0.live.borrow();
+        let Some(live) = live.as_ref() else {
+            return Err(LuaError::runtime("ipgeo: the database is closed"));
+        };
+        let cur = live.current();
+        let t = &cur.table;
+        let m = t.meta();
+        let info = lua.create_table()?;
+        info.set("path", live.path().display().to_string())?;
+        info.set("snapshot", cur.snapshot.as_ref().map(|p| p.display().to_string()))?;
+        info.set("size", m.size)?;
+        info.set("checksum", format!("{:016x}", m.checksum))?;
+        info.set("build_time", m.build_time)?;
+        info.set("generation", live.generation())?;
+        info.set("loaded_at", epoch(cur.loaded_at))?;
+        info.set("last_check", live.last_check().map(epoch))?;
+        info.set("last_error", live.last_error())?;
+        info.set("languages", lua.create_sequence_from(m.languages.iter().cloned())?)?;
+        let (n4, n6) = t.range_counts();
+        info.set("v4_ranges", n4)?;
+        info.set("v6_ranges", n6)?;
+        info.set("meta", serde_json::to_string(&m.json).unwrap_or_default())?;
+        Ok(info)
+    }
+
+    fn columns(&self, lua: &Lua) -> LuaResult<LuaTable> {
+        let live = self.0.live.borrow();
+        let Some(live) = live.as_ref() else {
+            return Err(LuaError::runtime("ipgeo: the database is closed"));
+        };
+        let t = &live.current().table;
+        let langs = &t.meta().languages;
+        let out = lua.create_table()?;
+        for (i, c) in t.columns().iter().enumerate() {
+            let e = lua.create_table()?;
+            let field = c.field.map_or_else(|| format!("field{}", c.field_id), |f| f.name().to_string());
+            e.set("index", i)?;
+            e.set("field", field)?;
+            e.set("lang", c.lang.and_then(|l| langs.get(usize::from(l)).cloned()))?;
+            e.set("lang_index", c.lang.map(|l| i64::from(l) + 1))?;
+            e.set(
+                "type",
+                match c.ty {
+                    ColumnType::Str => "string",
+                    _ => "number",
+                },
+            )?;
+            out.push(e)?;
+        }
+        Ok(out)
+    }
+}
+
+impl LuaUserData for Handle {
+    fn add_methods<M: LuaUserDataMethods<Self>>(m: &mut M) {
+        // The pointer the C ABI takes.
+        m.add_method("ptr", |_, h, ()| Ok(LuaLightUserData(&*h.0 as *const Db as *mut c_void)));
+        m.add_method("info", |lua, h, ()| h.info(lua));
+        m.add_method("columns", |lua, h, ()| h.columns(lua));
+        m.add_method("generation", |_, h, ()| Ok(h.0.generation.get()));
+        // Non-blocking check: "unchanged" | "loading" | "swapped" | "failed", err
+        m.add_method("check", |_, h, ()| {
+            let r = h.live(|l| l.check())?;
+            h.0.refresh();
+            Ok(match r {
+                Check::Unchanged => ("unchanged", None),
+                Check::Loading => ("loading", None),
+                Check::Swapped => ("swapped", None),
+                Check::Failed(e) => ("failed", Some(e)),
+            })
+        });
+        // Blocking reload: true (swapped) | false (unchanged) | nil, err
+        m.add_method("reload", |_, h, force: Option<bool>| {
+            let r = h.live(|l| l.reload(force.unwrap_or(false)))?;
+            h.0.refresh();
+            Ok(match r {
+                Ok(swapped) => (Some(swapped), None),
+                Err(e) => (None, Some(e.to_string())),
+            })
+        });
+        m.add_method("close", |_, h, ()| {
+            h.0.live.borrow_mut().take();
+            h.0.refresh();
+            Ok(())
+        });
+    }
+}
+
+fn open(_: &Lua, (path, opts): (String, Option<LuaTable>)) -> LuaResult<(Option<Handle>, Option<String>)> {
+    let mut o = LiveOptions::default();
+    if let Some(t) = opts {
+        o.snapshot_dir = t.get::<Option<String>>("snapshot_dir")?.map(PathBuf::from);
+        o.no_snapshot = t.get::<Option<bool>>("snapshot")? == Some(false);
+        o.unlink_snapshot = t.get::<Option<bool>>("unlink_snapshot")?.unwrap_or(false);
+    }
+    match Live::open(&path, o) {
+        Ok(live) => {
+            let db = Box::new(Db {
+                live: RefCell::new(Some(live)),
+                current: Cell::new(std::ptr::null()),
+                generation: Cell::new(0),
+            });
+            db.refresh();
+            Ok((Some(Handle(db)), None))
+        }
+        Err(e) => Ok((None, Some(e.to_string()))),
+    }
+}
+
+fn module(lua: &Lua) -> LuaResult<LuaTable> {
+    // Externally managed state: skip mlua's allocation checks (ngx_lua owns
+    // the allocator).
+    lua.skip_memory_check(true);
+    let m = lua.create_table()?;
+    m.set("open", lua.create_function(open)?)?;
+    m.set("abi_version", ABI_VERSION)?;
+    m.set("version", env!("CARGO_PKG_VERSION"))?;
+    Ok(m)
+}
+
+/// The Lua entry point: `package.loadlib(path, "luaopen_ipgeo_native")`.
+///
+/// # Safety
+/// Called by Lua with a valid state.
+#[no_mangle]
+pub unsafe extern "C-unwind" fn luaopen_ipgeo_native(state: *mut mlua::ffi::lua_State) -> c_int {
+    // SAFETY: `state` is the calling Lua state.
+    unsafe { Lua::entrypoint1(state, module) }
+}

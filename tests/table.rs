@@ -1,0 +1,316 @@
+//! The table reader against tables built from synthetic sources: answers
+//! equal a naive reference, and damaged files are refused, never panicking.
+
+use std::net::IpAddr;
+
+use ipgeo::build::{build, BuildOptions};
+use ipgeo::compare::SplitMix;
+use ipgeo::field::{Field, Value};
+use ipgeo::source::{Alias, Interval, Source, SourceRecord};
+use ipgeo::table::{OpenOptions, Table, TableError};
+
+fn rec(cc: &str, city: Option<&str>, asn: Option<u32>, lat: Option<f64>) -> SourceRecord {
+    let mut r = SourceRecord::default();
+    r.push(Field::CountryCode, None, Value::Str(cc.into()));
+    if let Some(c) = city {
+        r.push(Field::City, Some(0), Value::Str(c.into()));
+        r.push(Field::City, Some(1), Value::Str(format!("{c}市").into()));
+    }
+    if let Some(a) = asn {
+        r.push(Field::Asn, None, Value::U32(a));
+    }
+    if let Some(l) = lat {
+        r.push(Field::Latitude, None, Value::F64(l));
+    }
+    r.normalize();
+    r
+}
+
+/// A source with clustered and sparse IPv4 and IPv6 ranges, splits below
+/// /64, ranges across slot boundaries, and an alias.
+fn synthetic(seed: u64, n4: usize, n6: usize) -> Source {
+    let mut rng = SplitMix(seed);
+    let mut src = Source {
+        name: "synthetic".into(),
+        format: "test".into(),
+        ..Source::default()
+    };
+    for i in 0..50u32 {
+        let city = (i % 3 != 0).then(|| format!("C{i}"));
+        src.records.push(rec(
+            ["CN", "US", "DE", "JP"][i as usize % 4],
+            city.as_deref(),
+            (i % 2 == 0).then_some(64_500 + i),
+            (i % 5 == 0).then_some(f64::from(i) * 0.5 - 10.0),
+        ));
+    }
+    let mut starts: Vec<u128> = Vec::new();
+    for _ in 0..n4 {
+        // Cluster half of the ranges in 10.0.0.0/12.
+        let s = if rng.below(2) == 0 {
+            0x0A00_0000 + rng.below(1 << 20) as u128
+        } else {
+            u128::from(rng.next_u64() as u32)
+        };
+        starts.push(s);
+    }
+    starts.push(0xFFFF_FF00); // near the top of the space
+    starts.sort();
+    starts.dedup();
+    for w in starts.windows(2) {
+        if rng.below(5) != 0 {
+            let rec = rng.below(50) as u32;
+            src.v4.push(Interval { start: w[0], end: w[1] - 1, rec });
+        }
+    }
+    src.v4.push(Interval {
+        start: 0xFFFF_FF00,
+        end: 0xFFFF_FFFF,
+        rec: 7,
+    });
+    let mut starts: Vec<u128> = Vec::new();
+    for _ in 0..n6 {
+        let base: u128 = match rng.below(4) {
+            0 => 0x2001_0db8 << 96,
+            1 => 0x2400_cb00 << 96,
+            2 => u128::from(rng.next_u64()) << 64,
+            _ => 0x2a00 << 112,
+        };
+        let hi = base | (u128::from(rng.next_u64() >> 40) << 64);
+        // Mostly /48-ish boundaries, some below /64.
+        let s = if rng.below(10) == 0 {
+            hi | u128::from(rng.next_u64())
+        } else {
+            hi & !((1u128 << 80) - 1) | (u128::from(rng.below(1 << 16)) << 80)
+        };
+        starts.push(s);
+    }
+    starts.sort();
+    starts.dedup();
+    for w in starts.windows(2) {
+        if rng.below(4) != 0 {
+            src.v6.push(Interval {
+                start: w[0],
+                end: w[1] - 1,
+                rec: rng.below(50) as u32,
+            });
+        }
+    }
+    src.aliases.push(Alias {
+        prefix: 0x2002 << 112,
+        len: 16,
+    });
+    src
+}
+
+/// The record a naive search of the source gives.
+fn naive(src: &Source, ip: IpAddr) -> Option<&SourceRecord> {
+    let find = |ivs: &[Interval], a: u128| {
+        let i = ivs.partition_point(|iv| iv.start <= a).checked_sub(1)?;
+        (ivs[i].end >= a).then(|| &src.records[ivs[i].rec as usize])
+    };
+    match ip {
+        IpAddr::V4(a) => find(&src.v4, u128::from(u32::from(a))),
+        IpAddr::V6(a) => {
+            let a = u128::from(a);
+            if a >> 32 == 0xffff || a >> 112 == 0x2002 {
+                let v4 = if a >> 112 == 0x2002 { (a >> 80) as u32 } else { a as u32 };
+                find(&src.v4, u128::from(v4))
+            } else {
+                find(&src.v6, a)
+            }
+        }
+    }
+}
+
+fn same(table: &Table<Vec<u8>>, src: &Source, ip: IpAddr) {
+    let want = naive(src, ip);
+    let hit = table.lookup(ip);
+    let fast = match ip {
+        IpAddr::V4(a) => table.find_v4_ref(u32::from(a)),
+        IpAddr::V6(a) => table.find_v6_ref(u128::from(a)),
+    };
+    match (want, hit) {
+        (None, None) => assert_eq!(fast, 0, "{ip}"),
+        (Some(w), Some(h)) => {
+            assert_eq!(fast, h.record.id(), "{ip}");
+            for (f, l, v) in &w.values {
+                let col = table
+                    .columns()
+                    .iter()
+                    .position(|c| c.field == Some(*f) && c.lang == *l)
+                    .unwrap();
+                assert_eq!(h.record.column(col).map(|x| x.to_value()).as_ref(), Some(v), "{ip} {f}");
+            }
+            assert_eq!(h.record.iter().count(), w.values.len(), "{ip}: extra values");
+            // The network contains the address.
+            let net = h.network;
+            let (a, n) = match (ip, net.addr) {
+                (IpAddr::V4(a), IpAddr::V4(n)) => (u128::from(u32::from(a)) << 96, u128::from(u32::from(n)) << 96),
+                (IpAddr::V6(a), IpAddr::V6(n)) => (u128::from(a), u128::from(n)),
+                _ => panic!("{ip}: family of {net}"),
+            };
+            let shift = 128 - u32::from(net.prefix);
+            if shift < 128 {
+                assert_eq!(a >> shift, n >> shift, "{ip} not in {net}");
+            }
+        }
+        (w, h) => panic!("{ip}: source {w:?}, table {h:?}"),
+    }
+}
+
+#[test]
+fn lookups_match_a_naive_search() {
+    for seed in 1..=3 {
+        let src = synthetic(seed, 30_000, 30_000);
+        let (bytes, _) = build(&[src.clone()], &BuildOptions::default()).unwrap();
+        let table = Table::open(bytes).unwrap();
+        table.verify().unwrap();
+        let mut rng = SplitMix(seed * 77);
+        // Every range boundary, and random addresses.
+        for iv in &src.v4 {
+            for a in [iv.start, iv.end, iv.start.saturating_sub(1), iv.end + 1] {
+                if a <= u128::from(u32::MAX) {
+                    same(&table, &src, IpAddr::V4((a as u32).into()));
+                }
+            }
+        }
+        for iv in &src.v6 {
+            for a in [iv.start, iv.end, iv.start.wrapping_sub(1), iv.end.wrapping_add(1)] {
+                same(&table, &src, IpAddr::V6(a.into()));
+            }
+        }
+        for _ in 0..100_000 {
+            same(&table, &src, IpAddr::V4((rng.next_u64() as u32).into()));
+            let a = ipgeo::compare::sample_v6(&mut rng, &src.v6).unwrap();
+            same(&table, &src, IpAddr::V6(a.into()));
+            // Mapped and 6to4 addresses follow the IPv4 data.
+            let v4 = rng.next_u64() as u32;
+            same(&table, &src, IpAddr::V6((0xffff_0000_0000u128 | u128::from(v4)).into()));
+            same(&table, &src, IpAddr::V6(((0x2002u128 << 112) | (u128::from(v4) << 80)).into()));
+        }
+        // The batch paths agree with the single ones.
+        let v4: Vec<u32> = (0..10_000).map(|_| rng.next_u64() as u32).collect();
+        let mut out = vec![0; v4.len()];
+        table.find_v4_refs(&v4, &mut out);
+        for (a, r) in v4.iter().zip(&out) {
+            assert_eq!(*r, table.find_v4_ref(*a));
+        }
+        let v6: Vec<u128> = (0..10_000).map(|_| ipgeo::compare::sample_v6(&mut rng, &src.v6).unwrap()).collect();
+        table.find_v6_refs(&v6, &mut out);
+        for (a, r) in v6.iter().zip(&out) {
+            assert_eq!(*r, table.find_v6_ref(*a));
+        }
+    }
+}
+
+#[test]
+fn networks_are_the_largest_within_the_range() {
+    let mut src = Source::default();
+    src.records.push(rec("AU", None, None, None));
+    src.records.push(rec("CN", None, None, None));
+    // 1.0.0.0 - 1.0.2.255 (not a CIDR), and 2.0.0.0/8 across 256 slots.
+    src.v4.push(Interval { start: 0x0100_0000, end: 0x0100_02FF, rec: 0 });
+    src.v4.push(Interval { start: 0x0200_0000, end: 0x02FF_FFFF, rec: 1 });
+    src.v6.push(Interval { start: 0x2400 << 112, end: (0x2401 << 112) - 1, rec: 1 });
+    let (bytes, _) = build(&[src], &BuildOptions::default()).unwrap();
+    let t = Table::open(bytes).unwrap();
+    let net = |s: &str| t.lookup(s.parse().unwrap()).map(|h| h.network.to_string());
+    assert_eq!(net("1.0.0.1").as_deref(), Some("1.0.0.0/23"));
+    assert_eq!(net("1.0.2.9").as_deref(), Some("1.0.2.0/24"));
+    assert_eq!(net("2.200.3.4").as_deref(), Some("2.0.0.0/8"));
+    assert_eq!(net("2400:1::5").as_deref(), Some("2400::/16"));
+    assert_eq!(net("::ffff:2.1.1.1").as_deref(), Some("::ffff:2.0.0.0/104"));
+    assert_eq!(net("3.0.0.0"), None);
+}
+
+fn bytes() -> Vec<u8> {
+    build(&[synthetic(9, 2000, 2000)], &BuildOptions::default()).unwrap().0
+}
+
+fn err(b: Vec<u8>) -> String {
+    match Table::open(b) {
+        Err(TableError::Corrupt(m)) => m,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn damaged_headers_are_refused_with_precise_errors() {
+    let good = bytes();
+    let mut b = good.clone();
+    b[0] = b'X';
+    assert_eq!(err(b), "not an ipgeo table (bad magic at offset 0)");
+    let mut b = good.clone();
+    b[8] = 2;
+    assert_eq!(err(b), "format version 2 is not supported (this reader reads version 1)");
+    let mut b = good.clone();
+    b[12..16].copy_from_slice(&0x0A0B_0C0Du32.to_be_bytes());
+    assert_eq!(err(b), "table was written big-endian; tables are little-endian");
+    let b = good[..good.len() - 1].to_vec();
+    assert_eq!(
+        err(b),
+        format!(
+            "header says the file is {} bytes but it is {} (truncated or extended)",
+            good.len(),
+            good.len() - 1
+        )
+    );
+    assert_eq!(err(good[..10].to_vec()), "file is 10 bytes, shorter than the 128-byte header");
+    let mut b = good.clone();
+    let last = b.len() - 1;
+    b[last / 2] ^= 0x10;
+    assert!(err(b).starts_with("checksum mismatch: header has 0x"));
+    assert_eq!(
+        TableError::Corrupt("x".into()).to_string(),
+        "invalid table: x",
+        "Display prefix"
+    );
+}
+
+#[test]
+fn every_truncation_is_refused() {
+    let good = bytes();
+    let step = (good.len() / 3000).max(1);
+    for len in (0..good.len()).step_by(step) {
+        assert!(Table::open(good[..len].to_vec()).is_err(), "truncated to {len}");
+    }
+}
+
+#[test]
+fn bit_flips_never_panic_and_checksums_catch_them() {
+    let good = bytes();
+    let mut rng = SplitMix(4);
+    let probes: Vec<IpAddr> = (0..64)
+        .map(|i| {
+            if i % 2 == 0 {
+                IpAddr::V4((rng.next_u64() as u32).into())
+            } else {
+                IpAddr::V6((u128::from(rng.next_u64()) << 64 | 0x2001_0db8 << 96).into())
+            }
+        })
+        .collect();
+    let mut opened = 0;
+    for round in 0..3000 {
+        let mut b = good.clone();
+        // Flip bits in the structural part more often than in the pool.
+        let at = if round % 2 == 0 {
+            rng.below(4096.min(b.len() as u64)) as usize
+        } else {
+            rng.below(b.len() as u64) as usize
+        };
+        b[at] ^= 1 << rng.below(8);
+        assert!(Table::open(b.clone()).is_err(), "flip at {at} passed the checksum");
+        // Without the checksum, structural checks still make lookups safe.
+        if let Ok(t) = Table::open_with(b, OpenOptions { checksum: false }) {
+            opened += 1;
+            for ip in &probes {
+                if let Some(hit) = t.lookup(*ip) {
+                    let _ = hit.record.to_json_with(&t.meta().languages, true);
+                }
+            }
+            let _ = t.verify();
+        }
+    }
+    assert!(opened > 100, "only {opened} damaged tables opened without the checksum");
+}
