@@ -980,6 +980,13 @@ impl<S: AsRef<[u8]>> Table<S> {
         self.split_find(r, ip).map(|(_, s, e)| (s, e))
     }
 
+    /// Diagnostics: whether the index answers `key` with a direct leaf.
+    #[doc(hidden)]
+    pub fn probe_direct(&self, v6: bool, key: u64) -> bool {
+        let (f, bits) = if v6 { (&self.v6, 64) } else { (&self.v4, 32) };
+        self.descend(f, key, bits) & format::DIRECT != 0
+    }
+
     /// Diagnostics: for a key (IPv4 address, or the high 64 bits of an
     /// IPv6 address), the index depth and the number of range keys the scan
     /// passes (0 for a direct leaf).
