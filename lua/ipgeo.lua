@@ -320,6 +320,27 @@ function DB:lookup(ip)
 end
 
 
+--- The record reference (an integer > 0, equal for equal records until the
+--- next reload) and the matched network text for `ip`, or nil, err. For
+--- modules that cache their own per-record data (the HTTP API).
+function DB:ref(ip)
+    if type(ip) ~= "string" then
+        error("ip must be a string", 2)
+    end
+    local ref = C.ipgeo_lookup_net(self.ptr, ip, #ip, net_buf, NET_CAP, net_len)
+    if ref <= 0 then
+        return failure(ref, ip)
+    end
+    return ref, ffi_string(net_buf, net_len[0])
+end
+
+
+--- The record table of reference `ref` (shared; do not modify).
+function DB:record_of(ref)
+    return cached_record(self, ref)
+end
+
+
 --- The cached record table for `ip`, without `network`: the fast path. The
 --- table is shared by every address with this record: do not modify it.
 function DB:record(ip)

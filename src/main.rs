@@ -35,6 +35,10 @@ enum Cmd {
         /// A description stored in the metadata.
         #[arg(long)]
         description: Option<String>,
+        /// Attribution the data's licence requires; the HTTP API adds it to
+        /// every response.
+        #[arg(long)]
+        attribution: Option<String>,
         /// Candidate ranges per index bucket: smaller is faster and larger.
         #[arg(long, default_value_t = 2.0)]
         bucket_target: f64,
@@ -96,6 +100,7 @@ fn main() -> ExitCode {
             output,
             lang,
             description,
+            attribution,
             bucket_target,
             build_time,
             report,
@@ -108,6 +113,7 @@ fn main() -> ExitCode {
                 policy: None,
                 bucket_target,
                 description,
+                attribution,
                 build_time,
             },
             report,

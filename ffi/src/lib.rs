@@ -316,6 +316,34 @@ pub unsafe extern "C" fn ipgeo_lookup_batch(
     })
 }
 
+/// Parses address text into 16 bytes (`out`, network order; IPv4 in the
+/// first 4). Returns 4 or 6 (the family), or [`ERR_INVALID`].
+///
+/// # Safety
+/// `ip` must point to `len` bytes; `out` must have 16 writable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn ipgeo_parse_addr(ip: *const c_char, len: usize, out: *mut u8) -> c_int {
+    catch_unwind(AssertUnwindSafe(|| {
+        if out.is_null() {
+            return ERR_BUFFER;
+        }
+        // SAFETY: forwarded from this function's contract.
+        let (bytes, family) = match unsafe { bytes(ip, len) }.and_then(addr::parse) {
+            Some(Addr::V4(a)) => {
+                let mut b = [0u8; 16];
+                b[..4].copy_from_slice(&a.to_be_bytes());
+                (b, 4)
+            }
+            Some(Addr::V6(a)) => (a.to_be_bytes(), 6),
+            None => return ERR_INVALID,
+        };
+        // SAFETY: `out` has 16 writable bytes (contract).
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), out, 16) };
+        family
+    }))
+    .unwrap_or(ERR_INTERNAL)
+}
+
 /// The handle's generation: 1 after open, +1 per table swapped in, 0 once
 /// closed.
 ///

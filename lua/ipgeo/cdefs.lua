@@ -41,6 +41,7 @@ int      ipgeo_record_values(const ipgeo_db_t *db, int32_t rec,
 int      ipgeo_lookup_batch(const ipgeo_db_t *db, const char *const *ips,
                             const size_t *lens, int32_t *refs, int n);
 uint32_t ipgeo_generation(const ipgeo_db_t *db);
+int      ipgeo_parse_addr(const char *ip, size_t len, uint8_t *out);
 ]]
 end
 

@@ -70,6 +70,9 @@ pub struct BuildOptions {
     pub bucket_target: f64,
     /// Free-form description stored in the metadata.
     pub description: Option<String>,
+    /// Attribution the data's licence requires (e.g. "IP Geolocation by
+    /// DB-IP"), stored in the metadata; the HTTP API adds it to responses.
+    pub attribution: Option<String>,
     /// Build time to record (Unix seconds); now if `None`. Fixing it makes
     /// builds reproducible.
     pub build_time: Option<u64>,
@@ -82,6 +85,7 @@ impl Default for BuildOptions {
             policy: None,
             bucket_target: 2.0,
             description: None,
+            attribution: None,
             build_time: None,
         }
     }
@@ -147,6 +151,7 @@ pub fn build(sources: &[Source], opts: &BuildOptions) -> Result<(Vec<u8>, BuildR
         "builder": concat!("ipgeo ", env!("CARGO_PKG_VERSION")),
         "build_time": build_time,
         "description": opts.description,
+        "attribution": opts.attribution,
         "sources": sources.iter().map(|s| serde_json::json!({
             "name": s.name,
             "format": s.format,

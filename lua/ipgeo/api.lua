@@ -1,0 +1,356 @@
+-- Copyright (C) ipgeo authors. MIT or Apache-2.0.
+--
+-- The HTTP IP-query API, one line in a location:
+--
+--     location = /api/ip_query {
+--         default_type "application/json; charset=utf-8";
+--         content_by_lua_block { require("ipgeo.api").serve() }
+--     }
+--
+-- GET ?ip=1.2.4.8 | POST {"ip": "..."} | POST {"ips": [...]}; no address:
+-- the caller's own (trusted-proxy aware). Errors are JSON with a stable
+-- `error` code and a human `message`. See the README for the reference.
+
+local ipgeo = require "ipgeo"
+local json = require "ipgeo.json"
+local client = require "ipgeo.client"
+local ffi = require "ffi"
+local ok_cjson, cjson = pcall(require, "cjson.safe")
+if not ok_cjson then
+    cjson = nil
+end
+
+local ngx = ngx
+local ngx_var = ngx.var
+local ngx_req = ngx.req
+local ngx_print = ngx.print
+local ngx_header = ngx.header
+local unescape_uri = ngx.unescape_uri
+local type = type
+local error = error
+local pairs = pairs
+local tostring = tostring
+local setmetatable = setmetatable
+local str_find = string.find
+local concat = table.concat
+local json_string = json.string
+local json_encode = json.encode
+
+local CONTENT_TYPE = "application/json; charset=utf-8"
+local FIELDS = {
+    "country_code", "country", "continent_code", "continent", "province", "province_code",
+    "city", "city_code", "district", "district_code", "isp", "organization", "asn", "asn_org",
+    "latitude", "longitude", "accuracy_radius", "timezone", "postal_code",
+}
+
+local _M = { _VERSION = "0.1.0" }
+local mt = { __index = _M }
+
+-- Monotonic clock for the optional X-Ipgeo-Time header.
+if not pcall(ffi.typeof, "struct ipgeo_timespec") then
+    ffi.cdef [[
+struct ipgeo_timespec { long tv_sec; long tv_nsec; };
+int clock_gettime(int clk_id, struct ipgeo_timespec *tp);
+]]
+end
+local ts = ffi.new("struct ipgeo_timespec")
+local function now_us()
+    ffi.C.clock_gettime(1, ts) -- CLOCK_MONOTONIC
+    return tonumber(ts.tv_sec) * 1e6 + tonumber(ts.tv_nsec) / 1e3
+end
+
+
+--- A handler. Options (all optional):
+---   db = "default"        database answering by default
+---   allow_db = true       whether the `db` parameter may pick another one
+---   max_batch = 100       most addresses in one POST {"ips": [...]}
+---   max_body = 65536      largest POST body in bytes (else 413)
+---   trusted = {}          proxies whose X-Forwarded-For is believed
+---   header = "X-Forwarded-For"  or "X-Real-IP"
+---   timing = false        add X-Ipgeo-Time: server time in microseconds
+function _M.new(opts)
+    opts = opts or {}
+    if type(opts) ~= "table" then
+        error("opts must be a table", 2)
+    end
+    local function want(k, t)
+        if opts[k] ~= nil and type(opts[k]) ~= t then
+            error("opts." .. k .. " must be a " .. t, 3)
+        end
+    end
+    want("db", "string")
+    want("allow_db", "boolean")
+    want("max_batch", "number")
+    want("max_body", "number")
+    want("trusted", "table")
+    want("header", "string")
+    want("timing", "boolean")
+    if opts.max_batch and (opts.max_batch < 1 or opts.max_batch % 1 ~= 0) then
+        error("opts.max_batch must be a positive integer", 2)
+    end
+    if opts.max_body and opts.max_body < 2 then
+        error("opts.max_body must be at least 2", 2)
+    end
+    if not cjson then
+        error("ipgeo.api needs lua-cjson (cjson.safe)", 2)
+    end
+    return setmetatable({
+        db = opts.db or "default",
+        allow_db = opts.allow_db ~= false,
+        max_batch = opts.max_batch or 100,
+        max_body = opts.max_body or 65536,
+        client = client.new { trusted = opts.trusted, header = opts.header },
+        timing = opts.timing or false,
+    }, mt)
+end
+
+
+-- Per database: JSON fragments of records by reference, and the database's
+-- attribution, for the current generation.
+local caches = setmetatable({}, { __mode = "k" })
+
+local function cache_of(db)
+    local gen = db:generation()
+    local c = caches[db]
+    if c and c.gen == gen then
+        return c
+    end
+    local attribution = ""
+    local meta = cjson.decode(db.handle:info().meta or "{}")
+    if type(meta) == "table" and type(meta.attribution) == "string" then
+        attribution = ',"attribution":' .. json_string(meta.attribution)
+    end
+    c = { gen = gen, frags = {}, count = 0, attribution = attribution }
+    caches[db] = c
+    return c
+end
+
+
+local function fragment(db, c, ref)
+    local f = c.frags[ref]
+    if f then
+        return f
+    end
+    local rec = db:record_of(ref)
+    if not rec then
+        return nil
+    end
+    local parts, n = {}, 0
+    for i = 1, #FIELDS do
+        local k = FIELDS[i]
+        local v = rec[k]
+        if v ~= nil then
+            n = n + 1
+            parts[n] = '"' .. k .. '":' .. json_encode(v)
+        end
+    end
+    if rec.names then
+        n = n + 1
+        parts[n] = '"names":' .. json_encode(rec.names)
+    end
+    f = n > 0 and ("," .. concat(parts, ",")) or ""
+    if c.count >= db.cache_size then
+        c.frags = {}
+        c.count = 0
+    end
+    c.count = c.count + 1
+    c.frags[ref] = f
+    return f
+end
+
+
+-- The JSON object for one address (with `suffix` before its closing brace),
+-- or nil, code, message.
+local function answer(db, c, ip, suffix)
+    local ref, net = db:ref(ip)
+    if not ref then
+        if net == "not found" then
+            return nil, "not_found", "no data for " .. ip
+        end
+        if net == "database closed" then
+            return nil, "unavailable", "the database is closed"
+        end
+        return nil, "invalid_ip", net
+    end
+    local frag = fragment(db, c, ref)
+    if not frag then
+        return nil, "unavailable", "record unavailable"
+    end
+    -- `ip` parsed as an address, so it needs no escaping.
+    return '{"ip":"' .. ip .. '","network":"' .. net .. '"' .. frag .. suffix .. "}"
+end
+
+
+local function send(status, body, t0)
+    ngx.status = status
+    ngx_header["Content-Type"] = CONTENT_TYPE
+    if t0 then
+        ngx_header["X-Ipgeo-Time"] = tostring(now_us() - t0)
+    end
+    ngx_print(body)
+end
+
+
+local function fail(status, code, message, t0, extra)
+    send(status, '{"error":"' .. code .. '","message":' .. json_string(message)
+         .. (extra or "") .. "}", t0)
+end
+
+
+local function single(db, ip, t0)
+    local c = cache_of(db)
+    local body, code, message = answer(db, c, ip, c.attribution)
+    if body then
+        return send(200, body, t0)
+    end
+    local status = code == "not_found" and 404 or code == "unavailable" and 503 or 400
+    return fail(status, code, message, t0, code == "not_found" and (',"ip":' .. json_string(ip)) or nil)
+end
+
+
+local function batch(self, db, ips, t0)
+    local n = #ips
+    for k in pairs(ips) do
+        if type(k) ~= "number" or k < 1 or k > n or k % 1 ~= 0 then
+            return fail(400, "invalid_field", "ips must be an array of address strings", t0)
+        end
+    end
+    if n > self.max_batch then
+        return fail(400, "batch_too_large",
+                    "a batch holds at most " .. self.max_batch .. " addresses, not " .. n, t0)
+    end
+    local c = cache_of(db)
+    local results, errors, nerr = {}, {}, 0
+    for i = 1, n do
+        local ip = ips[i]
+        local body, code, message
+        if type(ip) ~= "string" then
+            code, message = "invalid_ip", "ips[" .. (i - 1) .. "] is not a string"
+        else
+            body, code, message = answer(db, c, ip, "")
+        end
+        if body then
+            results[i] = body
+        else
+            results[i] = "null"
+            nerr = nerr + 1
+            errors[nerr] = '{"index":' .. (i - 1) .. ',"error":"' .. code .. '","message":'
+                           .. json_string(message) .. "}"
+        end
+    end
+    return send(200, '{"results":[' .. concat(results, ",") .. '],"errors":['
+                .. concat(errors, ",") .. "]" .. c.attribution .. "}", t0)
+end
+
+
+local function pick_db(self, name, t0)
+    if name ~= nil and name ~= self.db then
+        if not self.allow_db then
+            return nil, fail(400, "invalid_field", "the db parameter is not allowed here", t0)
+        end
+        if type(name) ~= "string" then
+            return nil, fail(400, "invalid_field", "db must be a string", t0)
+        end
+    end
+    local db = ipgeo.get(name or self.db)
+    if not db then
+        return nil, fail(400, "unknown_database", "no database named " .. (name or self.db), t0)
+    end
+    return db
+end
+
+
+local function post(self, t0)
+    local len = tonumber(ngx_var.http_content_length)
+    if len and len > self.max_body then
+        return fail(413, "body_too_large", "the body is over " .. self.max_body .. " bytes", t0)
+    end
+    ngx_req.read_body()
+    local body = ngx_req.get_body_data()
+    if not body then
+        if ngx_req.get_body_file() then
+            return fail(413, "body_too_large", "the body is over " .. self.max_body .. " bytes", t0)
+        end
+        return fail(400, "invalid_json", "the body is empty", t0)
+    end
+    if #body > self.max_body then
+        return fail(413, "body_too_large", "the body is over " .. self.max_body .. " bytes", t0)
+    end
+    local doc, err = cjson.decode(body)
+    if type(doc) ~= "table" or (doc[1] ~= nil) then
+        return fail(400, "invalid_json",
+                    err and ("the body is not JSON: " .. err) or "the body must be a JSON object", t0)
+    end
+    local db, sent = pick_db(self, doc.db, t0)
+    if not db then
+        return sent
+    end
+    local ip, ips = doc.ip, doc.ips
+    if ip ~= nil and ips ~= nil then
+        return fail(400, "invalid_field", "give ip or ips, not both", t0)
+    end
+    if ips ~= nil then
+        if type(ips) ~= "table" then
+            return fail(400, "invalid_field", "ips must be an array of address strings", t0)
+        end
+        return batch(self, db, ips, t0)
+    end
+    if ip == nil then
+        return single(db, self.client:ip(), t0)
+    end
+    if type(ip) ~= "string" then
+        return fail(400, "invalid_field", "ip must be a string", t0)
+    end
+    return single(db, ip, t0)
+end
+
+
+--- Answers the current request. Call as `handler:serve()`, or as
+--- `require("ipgeo.api").serve(opts)` (handlers are cached per opts table).
+function _M.serve(self)
+    if getmetatable(self) ~= mt then
+        self = _M.handler(self)
+    end
+    local t0 = self.timing and now_us() or nil
+    local method = ngx_req.get_method()
+    if method == "GET" or method == "HEAD" then
+        local db, sent = pick_db(self, self.allow_db and ngx_var.arg_db or nil, t0)
+        if not db then
+            return sent
+        end
+        local ip = ngx_var.arg_ip
+        if ip == nil then
+            return single(db, self.client:ip(), t0)
+        end
+        if str_find(ip, "%", 1, true) or str_find(ip, "+", 1, true) then
+            ip = unescape_uri(ip)
+        end
+        return single(db, ip, t0)
+    end
+    if method == "POST" then
+        return post(self, t0)
+    end
+    ngx_header["Allow"] = "GET, HEAD, POST"
+    return fail(405, "method_not_allowed", method .. " is not allowed: use GET or POST", t0)
+end
+
+
+local handlers = setmetatable({}, { __mode = "k" })
+local default_handler
+
+--- The handler for an options table (cached per table), or the default one.
+function _M.handler(opts)
+    if opts == nil then
+        default_handler = default_handler or _M.new()
+        return default_handler
+    end
+    local h = handlers[opts]
+    if not h then
+        h = _M.new(opts)
+        handlers[opts] = h
+    end
+    return h
+end
+
+
+return _M
