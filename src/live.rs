@@ -2,8 +2,10 @@
 //!
 //! [`Live`] maps a **private snapshot** of the table file, never the file
 //! itself. The snapshot is a copy made with `read()` into a directory only
-//! ipgeo writes (by default `/dev/shm/ipgeo-<uid>/`), named by the table's
-//! checksum and size, and validated before use. So:
+//! ipgeo writes (by default `/var/tmp/ipgeo-<uid>/`, on disk, so that the
+//! pages of versions no process uses any more are ordinary, reclaimable
+//! page cache), named by the table's checksum and size, and validated before
+//! use. So:
 //!
 //! - an in-place overwrite (`cp` onto the file) or a `truncate` of the live
 //!   file cannot fault a reader (SIGBUS): nothing maps that file;
@@ -35,8 +37,8 @@ use crate::table::{MappedTable, Table};
 /// Options of a [`Live`] table.
 #[derive(Clone, Debug, Default)]
 pub struct LiveOptions {
-    /// Where snapshots go; default `/dev/shm/ipgeo-<uid>`, or
-    /// `$TMPDIR/ipgeo-<uid>` where there is no `/dev/shm`.
+    /// Where snapshots go; default `/var/tmp/ipgeo-<uid>`, or
+    /// `$TMPDIR/ipgeo-<uid>` where there is no `/var/tmp`.
     pub snapshot_dir: Option<PathBuf>,
     /// Map the file itself instead of a snapshot. Saves the copy, but then
     /// the file must only ever be replaced by `rename()`: an in-place write
@@ -165,9 +167,21 @@ impl Live {
     pub fn open(path: impl Into<PathBuf>, opts: LiveOptions) -> Result<Live, LoadError> {
         let path = path.into();
         if !opts.no_snapshot {
-            remove_stale_temporaries(&opts.snapshot_dir.clone().unwrap_or_else(default_snapshot_dir));
+            remove_stale_temporaries(
+                &opts
+                    .snapshot_dir
+                    .clone()
+                    .unwrap_or_else(default_snapshot_dir),
+            );
         }
         let loaded = load_settled(&path, &opts)?;
+        // Unlinking is for the first load only (in the nginx master, whose
+        // mapping workers inherit); the workers' own reloads keep the name so
+        // that they share one snapshot.
+        let opts = LiveOptions {
+            unlink_snapshot: false,
+            ..opts
+        };
         Ok(Live {
             path,
             opts,
@@ -222,6 +236,9 @@ impl Live {
                     Check::Swapped
                 }
                 Err(LoadError::Changed) => Check::Loading,
+                // A file written moments ago may still be being written (an
+                // in-place `cp` truncates first): look again before refusing.
+                Err(LoadError::Invalid(_)) if recently_modified(&self.path) => Check::Unchanged,
                 Err(LoadError::Invalid(m)) => self.refuse(id, m),
             };
         }
@@ -263,7 +280,8 @@ impl Live {
         if let Some((_, handle)) = self.pending.take() {
             let _ = handle.join();
         }
-        let id = FileId::stat(&self.path).map_err(|e| LoadError::Invalid(format!("{}: {e}", self.path.display())))?;
+        let id = FileId::stat(&self.path)
+            .map_err(|e| LoadError::Invalid(format!("{}: {e}", self.path.display())))?;
         if id == self.current.identity && !force {
             return Ok(false);
         }
@@ -301,21 +319,40 @@ impl Live {
     }
 }
 
+/// How long after its last modification a file that fails to load is
+/// assumed to be still being written.
+const SETTLE: std::time::Duration = std::time::Duration::from_secs(1);
+
+fn recently_modified(path: &Path) -> bool {
+    fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| SystemTime::now().duration_since(t).ok())
+        .is_some_and(|age| age < SETTLE)
+}
+
 /// Loads a file, retrying a few times while it is being written.
 fn load_settled(path: &Path, opts: &LiveOptions) -> Result<Loaded, LoadError> {
     for attempt in 0..20 {
         match load(path, opts) {
-            Err(LoadError::Changed) => std::thread::sleep(std::time::Duration::from_millis(50 * (attempt + 1))),
+            Err(LoadError::Changed) => {
+                std::thread::sleep(std::time::Duration::from_millis(50 * (attempt + 1)))
+            }
             other => return other,
         }
     }
-    Err(LoadError::Invalid(format!("{}: the file keeps changing", path.display())))
+    Err(LoadError::Invalid(format!(
+        "{}: the file keeps changing",
+        path.display()
+    )))
 }
 
 /// Removes temporary files that a crashed process left in the snapshot
 /// directory (older than ten minutes).
 fn remove_stale_temporaries(dir: &Path) {
-    let Ok(entries) = fs::read_dir(dir) else { return };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
     let now = SystemTime::now();
     for e in entries.flatten() {
         let name = e.file_name();
@@ -339,8 +376,8 @@ fn remove_stale_temporaries(dir: &Path) {
 pub fn default_snapshot_dir() -> PathBuf {
     // SAFETY: getuid has no preconditions and cannot fail.
     let uid = unsafe { libc_getuid() };
-    let base = if Path::new("/dev/shm").is_dir() {
-        PathBuf::from("/dev/shm")
+    let base = if Path::new("/var/tmp").is_dir() {
+        PathBuf::from("/var/tmp")
     } else {
         std::env::temp_dir()
     };
@@ -361,10 +398,18 @@ pub fn load(path: &Path, opts: &LiveOptions) -> Result<Loaded, LoadError> {
     let mut file = File::open(path).map_err(|e| invalid(e.to_string()))?;
     let mut header = [0u8; format::HEADER_SIZE];
     if let Err(e) = file.read_exact(&mut header) {
-        return Err(changed_or(path, id, invalid(format!("cannot read the header: {e}"))));
+        return Err(changed_or(
+            path,
+            id,
+            invalid(format!("cannot read the header: {e}")),
+        ));
     }
     if header[..8] != format::MAGIC {
-        return Err(changed_or(path, id, invalid("not an ipgeo table (bad magic at offset 0)".into())));
+        return Err(changed_or(
+            path,
+            id,
+            invalid("not an ipgeo table (bad magic at offset 0)".into()),
+        ));
     }
     let size = format::read_u64(&header, format::hdr::FILE_SIZE).unwrap_or(0);
     let checksum = format::read_u64(&header, format::hdr::CHECKSUM).unwrap_or(0);
@@ -372,14 +417,20 @@ pub fn load(path: &Path, opts: &LiveOptions) -> Result<Loaded, LoadError> {
         return Err(changed_or(
             path,
             id,
-            invalid(format!("header says the file is {size} bytes but it is {} (truncated or extended)", id.size)),
+            invalid(format!(
+                "header says the file is {size} bytes but it is {} (truncated or extended)",
+                id.size
+            )),
         ));
     }
     if opts.no_snapshot {
         let table = Table::open_file(path).map_err(|e| changed_or(path, id, invalid_table(e)))?;
         return Ok(finish(table, path, None, id));
     }
-    let dir = opts.snapshot_dir.clone().unwrap_or_else(default_snapshot_dir);
+    let dir = opts
+        .snapshot_dir
+        .clone()
+        .unwrap_or_else(default_snapshot_dir);
     fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
@@ -410,7 +461,10 @@ pub fn load(path: &Path, opts: &LiveOptions) -> Result<Loaded, LoadError> {
     })();
     if let Err(e) = copied {
         let _ = fs::remove_file(&tmp);
-        return Err(invalid(format!("cannot write snapshot {}: {e}", tmp.display())));
+        return Err(invalid(format!(
+            "cannot write snapshot {}: {e}",
+            tmp.display()
+        )));
     }
     if FileId::stat(path).ok() != Some(id) {
         let _ = fs::remove_file(&tmp);
@@ -450,7 +504,13 @@ fn changed_or(path: &Path, id: FileId, err: LoadError) -> LoadError {
     }
 }
 
-fn finish_snapshot(table: MappedTable, path: &Path, snapshot: PathBuf, id: FileId, opts: &LiveOptions) -> Loaded {
+fn finish_snapshot(
+    table: MappedTable,
+    path: &Path,
+    snapshot: PathBuf,
+    id: FileId,
+    opts: &LiveOptions,
+) -> Loaded {
     if opts.unlink_snapshot {
         let _ = fs::remove_file(&snapshot);
         return finish(table, path, None, id);
@@ -459,7 +519,10 @@ fn finish_snapshot(table: MappedTable, path: &Path, snapshot: PathBuf, id: FileI
 }
 
 fn finish(table: MappedTable, path: &Path, snapshot: Option<PathBuf>, identity: FileId) -> Loaded {
-    let country_code_col = table.columns().iter().position(|c| c.field == Some(Field::CountryCode));
+    let country_code_col = table
+        .columns()
+        .iter()
+        .position(|c| c.field == Some(Field::CountryCode));
     Loaded {
         table,
         path: path.to_path_buf(),
