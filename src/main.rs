@@ -12,7 +12,11 @@ use ipgeo::import::{self, InputSpec};
 use ipgeo::table::{MappedTable, Table};
 
 #[derive(Parser)]
-#[command(name = "ipgeo", version, about = "Build, query, inspect and verify ipgeo IP geolocation tables")]
+#[command(
+    name = "ipgeo",
+    version,
+    about = "Build, query, inspect and verify ipgeo IP geolocation tables"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -93,7 +97,18 @@ enum Cmd {
     },
 }
 
+extern "C" {
+    fn signal(signum: i32, handler: usize) -> usize;
+}
+
 fn main() -> ExitCode {
+    // Die quietly on a closed pipe (`ipgeo info T | head`), like other
+    // Unix tools, instead of panicking in println!.
+    // SAFETY: restoring the default disposition of SIGPIPE (13) is sound at
+    // any point; no handler code runs.
+    unsafe {
+        signal(13, 0);
+    }
     let cli = Cli::parse();
     let result = match cli.cmd {
         Cmd::Build {
@@ -173,7 +188,13 @@ impl Drop for Progress {
     }
 }
 
-fn cmd_build(output: &std::path::Path, opts: BuildOptions, report_path: Option<PathBuf>, quiet: bool, inputs: &[String]) -> Res {
+fn cmd_build(
+    output: &std::path::Path,
+    opts: BuildOptions,
+    report_path: Option<PathBuf>,
+    quiet: bool,
+    inputs: &[String],
+) -> Res {
     let t0 = Instant::now();
     let progress = Progress::new(quiet);
     let mut sources = Vec::with_capacity(inputs.len());
@@ -232,28 +253,29 @@ fn cmd_lookup(path: &std::path::Path, all_languages: bool, addrs: &[String]) -> 
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let mut bad = false;
-    let mut one = |text: &str, out: &mut BufWriter<std::io::StdoutLock<'_>>| -> Result<(), String> {
-        let text = text.trim();
-        let mut obj = serde_json::Map::new();
-        obj.insert("ip".into(), text.into());
-        match text.parse::<IpAddr>() {
-            Err(_) => {
-                bad = true;
-                obj.insert("error".into(), "invalid address".into());
+    let mut one =
+        |text: &str, out: &mut BufWriter<std::io::StdoutLock<'_>>| -> Result<(), String> {
+            let text = text.trim();
+            let mut obj = serde_json::Map::new();
+            obj.insert("ip".into(), text.into());
+            match text.parse::<IpAddr>() {
+                Err(_) => {
+                    bad = true;
+                    obj.insert("error".into(), "invalid address".into());
+                }
+                Ok(ip) => match table.lookup(ip) {
+                    None => {
+                        obj.insert("error".into(), "not found".into());
+                    }
+                    Some(hit) => {
+                        obj.insert("network".into(), hit.network.to_string().into());
+                        obj.extend(hit.record.to_json_with(&langs, all_languages));
+                    }
+                },
             }
-            Ok(ip) => match table.lookup(ip) {
-                None => {
-                    obj.insert("error".into(), "not found".into());
-                }
-                Some(hit) => {
-                    obj.insert("network".into(), hit.network.to_string().into());
-                    obj.extend(hit.record.to_json_with(&langs, all_languages));
-                }
-            },
-        }
-        serde_json::to_writer(&mut *out, &obj).map_err(|e| e.to_string())?;
-        out.write_all(b"\n").map_err(|e| e.to_string())
-    };
+            serde_json::to_writer(&mut *out, &obj).map_err(|e| e.to_string())?;
+            out.write_all(b"\n").map_err(|e| e.to_string())
+        };
     if addrs.is_empty() {
         for line in std::io::stdin().lock().lines() {
             let line = line.map_err(|e| format!("stdin: {e}"))?;
@@ -268,7 +290,11 @@ fn cmd_lookup(path: &std::path::Path, all_languages: bool, addrs: &[String]) -> 
         }
     }
     out.flush().map_err(|e| e.to_string())?;
-    Ok(if bad { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if bad {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn cmd_info(path: &std::path::Path, json: bool) -> Res {
@@ -279,7 +305,11 @@ fn cmd_info(path: &std::path::Path, json: bool) -> Res {
         .columns()
         .iter()
         .map(|c| match (c.field, c.lang) {
-            (Some(f), Some(l)) => format!("{}@{}", f.name(), m.languages.get(usize::from(l)).map_or("?", |s| s)),
+            (Some(f), Some(l)) => format!(
+                "{}@{}",
+                f.name(),
+                m.languages.get(usize::from(l)).map_or("?", |s| s)
+            ),
             (Some(f), None) => f.name().to_string(),
             (None, _) => format!("field#{}", c.field_id),
         })
@@ -303,7 +333,14 @@ fn cmd_info(path: &std::path::Path, json: bool) -> Res {
     println!("table:      {}", path.display());
     println!("size:       {} bytes", m.size);
     println!("checksum:   {:016x}", m.checksum);
-    println!("built:      {} ({})", m.build_time, m.json.get("builder").and_then(|v| v.as_str()).unwrap_or("?"));
+    println!(
+        "built:      {} ({})",
+        m.build_time,
+        m.json
+            .get("builder")
+            .and_then(|v| v.as_str())
+            .unwrap_or("?")
+    );
     if let Some(d) = m.json.get("description").and_then(|v| v.as_str()) {
         println!("about:      {d}");
     }
@@ -342,7 +379,8 @@ fn cmd_verify(path: &std::path::Path, against: &[PathBuf], samples: usize, seed:
     );
     for src in against {
         let t = Instant::now();
-        let rep = ipgeo::compare::compare_with_mmdb(&table, src, samples, seed).map_err(|e| e.to_string())?;
+        let rep = ipgeo::compare::compare_with_mmdb(&table, src, samples, seed)
+            .map_err(|e| e.to_string())?;
         println!(
             "{}: {} addresses agree with {} ({} with data) in {:.2} s",
             path.display(),

@@ -314,7 +314,10 @@ impl<S: AsRef<[u8]>> Table<S> {
         }
         let count = u32at(format::hdr::SECTION_COUNT);
         if count > format::MAX_SECTIONS {
-            return corrupt(format!("{count} sections (at most {})", format::MAX_SECTIONS));
+            return corrupt(format!(
+                "{count} sections (at most {})",
+                format::MAX_SECTIONS
+            ));
         }
         let dir = u64at(format::hdr::DIR_OFFSET);
         let dir_end = (count as u64)
@@ -322,7 +325,9 @@ impl<S: AsRef<[u8]>> Table<S> {
             .and_then(|n| n.checked_add(dir))
             .filter(|e| *e <= b.len() as u64 && dir >= format::HEADER_SIZE as u64);
         if dir_end.is_none() {
-            return corrupt(format!("section directory at offset {dir} is out of bounds"));
+            return corrupt(format!(
+                "section directory at offset {dir} is out of bounds"
+            ));
         }
         let mut sections: Vec<(Kind, Sec)> = Vec::new();
         for i in 0..count as usize {
@@ -337,7 +342,9 @@ impl<S: AsRef<[u8]>> Table<S> {
             let what = format!("section {} (directory entry at offset {e})", kind.name());
             let end = off.checked_add(len);
             if off % format::ALIGN as u64 != 0 || end.is_none_or(|end| end > b.len() as u64) {
-                return corrupt(format!("{what}: offset {off} length {len} is out of bounds or unaligned"));
+                return corrupt(format!(
+                    "{what}: offset {off} length {len} is out of bounds or unaligned"
+                ));
             }
             if len % kind.elem_size() as u64 != 0 || len / kind.elem_size() as u64 != n {
                 return corrupt(format!("{what}: length {len} does not hold {n} entries"));
@@ -364,13 +371,17 @@ impl<S: AsRef<[u8]>> Table<S> {
         // Metadata.
         let meta_sec = get(Kind::Meta)?;
         let json: serde_json::Value = serde_json::from_slice(&b[meta_sec.off..meta_sec.end()])
-            .map_err(|e| TableError::Corrupt(format!("section meta at offset {}: {e}", meta_sec.off)))?;
+            .map_err(|e| {
+                TableError::Corrupt(format!("section meta at offset {}: {e}", meta_sec.off))
+            })?;
         let languages: Vec<String> = match json.get("languages").and_then(|l| l.as_array()) {
             Some(a) => a
                 .iter()
                 .map(|v| v.as_str().map(str::to_owned))
                 .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| TableError::Corrupt("section meta: languages must be strings".into()))?,
+                .ok_or_else(|| {
+                    TableError::Corrupt("section meta: languages must be strings".into())
+                })?,
             None => return corrupt("section meta: no languages"),
         };
         if languages.is_empty() || languages.len() > 250 {
@@ -398,7 +409,11 @@ impl<S: AsRef<[u8]>> Table<S> {
             if usize::from(slots) != ty.slots() {
                 return corrupt(format!("{at}: {slots} slots for type {ty:?}"));
             }
-            let lang = if lang == format::NO_LANG { None } else { Some(lang) };
+            let lang = if lang == format::NO_LANG {
+                None
+            } else {
+                Some(lang)
+            };
             if lang.is_some_and(|l| usize::from(l) >= meta.languages.len()) {
                 return corrupt(format!("{at}: language index out of range"));
             }
@@ -450,8 +465,20 @@ impl<S: AsRef<[u8]>> Table<S> {
             aliases: Vec::new(),
             sections: Vec::new(),
         };
-        t.v4 = t.check_family(get(Kind::V4Slots)?, get(Kind::V4Root)?, get(Kind::V4Buckets)?, get(Kind::V4Ranges)?, false)?;
-        t.v6 = t.check_family(get(Kind::V6Slots)?, get(Kind::V6Root)?, get(Kind::V6Buckets)?, get(Kind::V6Ranges)?, true)?;
+        t.v4 = t.check_family(
+            get(Kind::V4Slots)?,
+            get(Kind::V4Root)?,
+            get(Kind::V4Buckets)?,
+            get(Kind::V4Ranges)?,
+            false,
+        )?;
+        t.v6 = t.check_family(
+            get(Kind::V6Slots)?,
+            get(Kind::V6Root)?,
+            get(Kind::V6Buckets)?,
+            get(Kind::V6Ranges)?,
+            true,
+        )?;
         t.check_splits()?;
         let al = get(Kind::Aliases)?;
         let b = t.buf.as_ref();
@@ -460,7 +487,9 @@ impl<S: AsRef<[u8]>> Table<S> {
             let prefix = read_u128(b, e).unwrap_or(0);
             let len = b[e + 16];
             if len == 0 || len > 96 || prefix & (u128::MAX >> len) != 0 {
-                return corrupt(format!("section aliases: entry {i} at offset {e} is not a prefix of length 1..=96"));
+                return corrupt(format!(
+                    "section aliases: entry {i} at offset {e} is not a prefix of length 1..=96"
+                ));
             }
             t.aliases.push((prefix, len));
         }
@@ -469,16 +498,33 @@ impl<S: AsRef<[u8]>> Table<S> {
     }
 
     /// Checks one family's slots, root, buckets and ranges.
-    fn check_family(&self, slots: Sec, root: Sec, buckets: Sec, ranges: Sec, v6: bool) -> Result<Family, TableError> {
+    fn check_family(
+        &self,
+        slots: Sec,
+        root: Sec,
+        buckets: Sec,
+        ranges: Sec,
+        v6: bool,
+    ) -> Result<Family, TableError> {
         let b = self.buf.as_ref();
         let name = if v6 { "v6" } else { "v4" };
-        let entry = if v6 { format::V6_ENTRY } else { format::V4_ENTRY };
+        let entry = if v6 {
+            format::V6_ENTRY
+        } else {
+            format::V4_ENTRY
+        };
         let n = ranges.len / entry;
         if root.len != format::SLOTS * 4 {
-            return corrupt(format!("section {name}_root at offset {}: wrong size {}", root.off, root.len));
+            return corrupt(format!(
+                "section {name}_root at offset {}: wrong size {}",
+                root.off, root.len
+            ));
         }
         if slots.len != (format::SLOTS + 1) * 4 {
-            return corrupt(format!("section {name}_slots at offset {}: wrong size {}", slots.off, slots.len));
+            return corrupt(format!(
+                "section {name}_slots at offset {}: wrong size {}",
+                slots.off, slots.len
+            ));
         }
         let f = Family {
             root: root.off,
@@ -489,13 +535,17 @@ impl<S: AsRef<[u8]>> Table<S> {
         };
         let slot_at = |s: usize| read_u32(b, slots.off + s * 4).unwrap_or(u32::MAX) as usize;
         if slot_at(0) != 0 || slot_at(format::SLOTS) != n {
-            return corrupt(format!("section {name}_slots: does not span the {n} ranges"));
+            return corrupt(format!(
+                "section {name}_slots: does not span the {n} ranges"
+            ));
         }
         let nsplits = (self.splits.len / 4).saturating_sub(1);
         for slot in 0..format::SLOTS {
             let (first, end) = (slot_at(slot), slot_at(slot + 1));
             if first >= end || end > n {
-                return corrupt(format!("section {name}_slots: slot {slot} is empty or out of order"));
+                return corrupt(format!(
+                    "section {name}_slots: slot {slot} is empty or out of order"
+                ));
             }
             let mut prev = 0u64;
             for i in first..end {
@@ -595,7 +645,9 @@ impl<S: AsRef<[u8]>> Table<S> {
         for t in 0..count - 1 {
             let (s, e) = (at(t), at(t + 1));
             if s >= e || e > nlow {
-                return corrupt(format!("section v6_splits: split {t} is empty or out of order"));
+                return corrupt(format!(
+                    "section v6_splits: split {t} is empty or out of order"
+                ));
             }
             let mut prev = 0u64;
             for i in s..e {
@@ -603,10 +655,16 @@ impl<S: AsRef<[u8]>> Table<S> {
                 let k = read_u64(b, off).unwrap_or(0);
                 let r = read_u32(b, off + 8).unwrap_or(u32::MAX);
                 if (i == s && k != 0) || (i > s && k <= prev) {
-                    return corrupt(format!("section v6_low: entry {i} at offset {off} is out of order"));
+                    return corrupt(format!(
+                        "section v6_low: entry {i} at offset {off} is out of order"
+                    ));
                 }
-                if !(r == format::REC_NONE || (r as usize * 4 + 8 <= self.records.len && r as usize * 4 >= 8)) {
-                    return corrupt(format!("section v6_low: entry {i} at offset {off} refers outside the records"));
+                if !(r == format::REC_NONE
+                    || (r as usize * 4 + 8 <= self.records.len && r as usize * 4 >= 8))
+                {
+                    return corrupt(format!(
+                        "section v6_low: entry {i} at offset {off} refers outside the records"
+                    ));
                 }
                 prev = k;
             }
@@ -631,7 +689,10 @@ impl<S: AsRef<[u8]>> Table<S> {
 
     /// Sections and their sizes, in file order.
     pub fn section_sizes(&self) -> Vec<(&'static str, usize)> {
-        self.sections.iter().map(|(k, s)| (k.name(), s.len)).collect()
+        self.sections
+            .iter()
+            .map(|(k, s)| (k.name(), s.len))
+            .collect()
     }
 
     /// Number of IPv4 and IPv6 range entries.
@@ -667,7 +728,9 @@ impl<S: AsRef<[u8]>> Table<S> {
     pub fn lookup_v6(&self, ip: u128) -> Option<Hit<'_>> {
         if let Some((prefix, len, v4)) = self.alias(ip) {
             let hit = self.lookup_v4(v4)?;
-            let IpAddr::V4(a) = hit.network.addr else { return None };
+            let IpAddr::V4(a) = hit.network.addr else {
+                return None;
+            };
             let shift = 96 - u32::from(len);
             return Some(Hit {
                 record: hit.record,
@@ -683,11 +746,18 @@ impl<S: AsRef<[u8]>> Table<S> {
             Some(r) => r,
             None => {
                 let (s, e) = self.range_of(true, hi64)?;
-                (u128::from(s) << 64, (u128::from(e) << 64) | u128::from(u64::MAX))
+                (
+                    u128::from(s) << 64,
+                    (u128::from(e) << 64) | u128::from(u64::MAX),
+                )
             }
         };
         let prefix = cidr_within(ip, start, end, 128);
-        let mask = if prefix == 0 { 0 } else { u128::MAX << (128 - u32::from(prefix)) };
+        let mask = if prefix == 0 {
+            0
+        } else {
+            u128::MAX << (128 - u32::from(prefix))
+        };
         Some(Hit {
             record,
             network: Network {
@@ -733,7 +803,9 @@ impl<S: AsRef<[u8]>> Table<S> {
             .and_then(|i| self.rec(&self.v6, true, i))
             .unwrap_or(format::REC_NONE);
         if r & format::REC_SPLIT != 0 {
-            return self.split_find(r, ip).map_or(format::REC_NONE, |(r, _, _)| r);
+            return self
+                .split_find(r, ip)
+                .map_or(format::REC_NONE, |(r, _, _)| r);
         }
         r
     }
@@ -901,7 +973,9 @@ impl<S: AsRef<[u8]>> Table<S> {
         if leaf & format::DIRECT != 0 || lo < first || lo >= end {
             lo = first;
         }
-        scan(lo, first, end, |i| self.key(f, V6, i).is_some_and(|k| k <= rel))
+        scan(lo, first, end, |i| {
+            self.key(f, V6, i).is_some_and(|k| k <= rel)
+        })
     }
 
     /// First and last address (of the family's key bits) of the range that
@@ -911,7 +985,11 @@ impl<S: AsRef<[u8]>> Table<S> {
         let sub = bits - format::SLOT_BITS;
         let slot_of = |k: u64| k >> sub;
         let leaf = self.descend(f, key, bits);
-        let i = if v6 { self.entry_from::<true>(leaf, key)? } else { self.entry_from::<false>(leaf, key)? };
+        let i = if v6 {
+            self.entry_from::<true>(leaf, key)?
+        } else {
+            self.entry_from::<false>(leaf, key)?
+        };
         let r = self.rec(f, v6, i)?;
         let (first, end) = self.slot_bounds(f, key, bits)?;
         let base = slot_of(key) << sub;
@@ -1001,13 +1079,21 @@ impl<S: AsRef<[u8]>> Table<S> {
             let k = (e >> format::NODE_K_SHIFT) & format::NODE_K_MASK;
             shift -= k;
             let base = (e & format::NODE_BASE_MASK) as usize;
-            e = read_u32(b, f.buckets.off + (base + ((key >> shift) & ((1 << k) - 1)) as usize) * 4).unwrap_or(0);
+            e = read_u32(
+                b,
+                f.buckets.off + (base + ((key >> shift) & ((1 << k) - 1)) as usize) * 4,
+            )
+            .unwrap_or(0);
             depth += 1;
         }
         if e & format::DIRECT != 0 {
             return (depth, 0);
         }
-        let i = if v6 { self.entry_from::<true>(e, key) } else { self.entry_from::<false>(e, key) };
+        let i = if v6 {
+            self.entry_from::<true>(e, key)
+        } else {
+            self.entry_from::<false>(e, key)
+        };
         (depth, i.unwrap_or(0).saturating_sub(e as usize))
     }
 
@@ -1076,7 +1162,9 @@ fn prefetch(b: &[u8], off: usize) {
         // SAFETY: `off` is within `b`, so the pointer is valid; a prefetch
         // never faults and has no other effect.
         unsafe {
-            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(b.as_ptr().add(off).cast());
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                b.as_ptr().add(off).cast(),
+            );
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
@@ -1172,7 +1260,11 @@ fn search(lo: usize, hi: usize, le: impl Fn(usize) -> bool) -> Option<usize> {
 /// within `[start, end]`.
 fn cidr_within(ip: u128, start: u128, end: u128, bits: u32) -> u8 {
     for p in 0..=bits {
-        let host = if p == bits { 0 } else { u128::MAX >> (128 - bits + p) };
+        let host = if p == bits {
+            0
+        } else {
+            u128::MAX >> (128 - bits + p)
+        };
         let first = ip & !host;
         let last = first | host;
         if first >= start && last <= end {
@@ -1332,7 +1424,11 @@ impl<'t> Record<'t> {
     /// The record as a JSON object. Each field appears under its name, names
     /// in the first language that has them. With `all_languages`, a `names`
     /// object adds every stored language: `{"city": {"en": .., "zh-CN": ..}}`.
-    pub fn to_json_with(&self, languages: &[String], all_languages: bool) -> serde_json::Map<String, serde_json::Value> {
+    pub fn to_json_with(
+        &self,
+        languages: &[String],
+        all_languages: bool,
+    ) -> serde_json::Map<String, serde_json::Value> {
         let mut m = serde_json::Map::new();
         for f in Field::ALL {
             if let Some(v) = self.get(f) {
@@ -1342,11 +1438,15 @@ impl<'t> Record<'t> {
         if all_languages {
             let mut names = serde_json::Map::new();
             for (c, v) in self.iter() {
-                let (Some(f), Some(l)) = (c.field, c.lang) else { continue };
+                let (Some(f), Some(l)) = (c.field, c.lang) else {
+                    continue;
+                };
                 let entry = names
                     .entry(f.name().to_string())
                     .or_insert_with(|| serde_json::Value::Object(Default::default()));
-                if let (Some(obj), Some(lang)) = (entry.as_object_mut(), languages.get(usize::from(l))) {
+                if let (Some(obj), Some(lang)) =
+                    (entry.as_object_mut(), languages.get(usize::from(l)))
+                {
                     obj.insert(lang.clone(), v.to_json());
                 }
             }

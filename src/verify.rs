@@ -41,12 +41,16 @@ pub(crate) fn verify<S: AsRef<[u8]>>(t: &Table<S>) -> Result<VerifyReport, Table
             return corrupt(format!("column {i}: unknown field id {}", c.field_id));
         };
         if field.is_name() != c.lang.is_some() {
-            return corrupt(format!("column {i} ({field}): language tag does not match the field kind"));
+            return corrupt(format!(
+                "column {i} ({field}): language tag does not match the field kind"
+            ));
         }
         if i > 0 {
             let prev = &p.columns[i - 1];
             if (prev.field_id, prev.lang) >= (c.field_id, c.lang) {
-                return corrupt(format!("column {i} ({field}): columns are not sorted and unique"));
+                return corrupt(format!(
+                    "column {i} ({field}): columns are not sorted and unique"
+                ));
             }
         }
     }
@@ -57,14 +61,23 @@ pub(crate) fn verify<S: AsRef<[u8]>>(t: &Table<S>) -> Result<VerifyReport, Table
     let mut pos = 0usize;
     while pos < slen {
         let Some((len, n)) = format::read_varint(&b[soff..soff + slen], pos) else {
-            return corrupt(format!("section strings: bad length at offset {}", soff + pos));
+            return corrupt(format!(
+                "section strings: bad length at offset {}",
+                soff + pos
+            ));
         };
         let end = pos + n + len as usize;
         if end > slen {
-            return corrupt(format!("section strings: string at offset {} runs past the end", soff + pos));
+            return corrupt(format!(
+                "section strings: string at offset {} runs past the end",
+                soff + pos
+            ));
         }
         if std::str::from_utf8(&b[soff + pos + n..soff + end]).is_err() {
-            return corrupt(format!("section strings: string at offset {} is not UTF-8", soff + pos));
+            return corrupt(format!(
+                "section strings: string at offset {} is not UTF-8",
+                soff + pos
+            ));
         }
         string_starts.insert(pos);
         report.strings += 1;
@@ -77,23 +90,32 @@ pub(crate) fn verify<S: AsRef<[u8]>>(t: &Table<S>) -> Result<VerifyReport, Table
     let mut record_starts = Starts::new(rlen / 4);
     let mut pos = 8usize;
     if read_u64(b, roff) != Some(0) {
-        return corrupt(format!("section records: preamble at offset {roff} is not zero"));
+        return corrupt(format!(
+            "section records: preamble at offset {roff} is not zero"
+        ));
     }
     while pos < rlen {
         let at = roff + pos;
         let Some(presence) = read_u64(b, at) else {
-            return corrupt(format!("section records: record at offset {at} is truncated"));
+            return corrupt(format!(
+                "section records: record at offset {at} is truncated"
+            ));
         };
         if ncols < 64 && presence >> ncols != 0 {
-            return corrupt(format!("section records: record at offset {at} has values for unknown columns"));
+            return corrupt(format!(
+                "section records: record at offset {at} has values for unknown columns"
+            ));
         }
         let mut slot = at + 8;
         for (i, c) in p.columns.iter().enumerate() {
             if presence & (1 << i) == 0 {
                 continue;
             }
-            let Some(w) = read_u32(b, slot).filter(|_| slot + 4 * c.ty.slots() <= roff + rlen) else {
-                return corrupt(format!("section records: record at offset {at} runs past the end"));
+            let Some(w) = read_u32(b, slot).filter(|_| slot + 4 * c.ty.slots() <= roff + rlen)
+            else {
+                return corrupt(format!(
+                    "section records: record at offset {at} runs past the end"
+                ));
             };
             if c.ty == ColumnType::Str && !string_starts.contains(w as usize) {
                 return corrupt(format!(
@@ -120,10 +142,15 @@ pub(crate) fn verify<S: AsRef<[u8]>>(t: &Table<S>) -> Result<VerifyReport, Table
                 let r = rec(i);
                 let split = v6 && r & format::REC_SPLIT != 0;
                 if !split && !rec_ok(r) {
-                    return corrupt(format!("section {name}_ranges: entry {i} refers to {r:#x}, not a record"));
+                    return corrupt(format!(
+                        "section {name}_ranges: entry {i} refers to {r:#x}, not a record"
+                    ));
                 }
                 if i > first && r == rec(i - 1) {
-                    return corrupt(format!("section {name}_ranges: entries {} and {i} are not coalesced", i - 1));
+                    return corrupt(format!(
+                        "section {name}_ranges: entries {} and {i} are not coalesced",
+                        i - 1
+                    ));
                 }
             }
         }
@@ -177,17 +204,28 @@ pub(crate) fn verify<S: AsRef<[u8]>>(t: &Table<S>) -> Result<VerifyReport, Table
             let k = (e >> format::NODE_K_SHIFT) & format::NODE_K_MASK;
             let base = (e & format::NODE_BASE_MASK) as usize;
             if k == 0 || k > span || base + (1 << k) > nb {
-                return corrupt(format!("section {name}_buckets: node at offset {off} is out of bounds"));
+                return corrupt(format!(
+                    "section {name}_buckets: node at offset {off} is out of bounds"
+                ));
             }
             for j in 0..(1usize << k) {
                 if std::mem::replace(&mut owned[base + j], true) {
-                    return corrupt(format!("section {name}_buckets: entry {} belongs to two nodes", base + j));
+                    return corrupt(format!(
+                        "section {name}_buckets: entry {} belongs to two nodes",
+                        base + j
+                    ));
                 }
-                stack.push((f.buckets.off + (base + j) * 4, start + ((j as u64) << (span - k)), span - k));
+                stack.push((
+                    f.buckets.off + (base + j) * 4,
+                    start + ((j as u64) << (span - k)),
+                    span - k,
+                ));
             }
         }
         if let Some(i) = owned.iter().position(|o| !o) {
-            return corrupt(format!("section {name}_buckets: entry {i} belongs to no node"));
+            return corrupt(format!(
+                "section {name}_buckets: entry {i} belongs to no node"
+            ));
         }
         if v6 {
             report.v6_ranges = f.n;
@@ -200,7 +238,9 @@ pub(crate) fn verify<S: AsRef<[u8]>>(t: &Table<S>) -> Result<VerifyReport, Table
     for i in 0..nlow {
         let r = read_u32(b, loff + i * format::V6_LOW_ENTRY + 8).unwrap_or(0);
         if !rec_ok(r) {
-            return corrupt(format!("section v6_low: entry {i} refers to {r:#x}, not a record"));
+            return corrupt(format!(
+                "section v6_low: entry {i} refers to {r:#x}, not a record"
+            ));
         }
     }
     report.v6_low = nlow;

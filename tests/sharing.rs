@@ -34,7 +34,12 @@ fn mapping_kb(pid: u32, path: &str) -> (u64, u64) {
         if !inside {
             continue;
         }
-        let kb = || line.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        let kb = || {
+            line.split_whitespace()
+                .nth(1)
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
         if line.starts_with("Rss:") {
             rss += kb();
         } else if line.starts_with("Pss:") {
@@ -49,8 +54,16 @@ fn big_table() -> Vec<u8> {
     let mut src = Source::default();
     for i in 0..200_000u32 {
         let mut r = SourceRecord::default();
-        r.push(Field::CountryCode, None, Value::Str(format!("C{}", i % 200).into()));
-        r.push(Field::City, Some(0), Value::Str(format!("city number {i}").into()));
+        r.push(
+            Field::CountryCode,
+            None,
+            Value::Str(format!("C{}", i % 200).into()),
+        );
+        r.push(
+            Field::City,
+            Some(0),
+            Value::Str(format!("city number {i}").into()),
+        );
         r.push(Field::Asn, None, Value::U32(i));
         r.normalize();
         src.records.push(r);
@@ -75,11 +88,20 @@ fn processes_share_the_table_pages() {
     let path = dir.path().join("shared.ipgeo");
     std::fs::write(&path, big_table()).unwrap();
     let snapdir = dir.path().join("snapshots");
-    for (mode, needle) in [("direct", path.to_str().unwrap().to_string()), ("snapshot", snapdir.to_str().unwrap().to_string())] {
+    for (mode, needle) in [
+        ("direct", path.to_str().unwrap().to_string()),
+        ("snapshot", snapdir.to_str().unwrap().to_string()),
+    ] {
         let mut kids = Vec::new();
         for _ in 0..CHILDREN {
             let mut child = Command::new(std::env::current_exe().unwrap())
-                .args(["--ignored", "--exact", "sharing_child", "--nocapture", "--test-threads=1"])
+                .args([
+                    "--ignored",
+                    "--exact",
+                    "sharing_child",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
                 .env("IPGEO_SHARING_CHILD", &path)
                 .env("IPGEO_SHARING_MODE", mode)
                 .env("IPGEO_SHARING_SNAPDIR", &snapdir)
@@ -95,7 +117,10 @@ fn processes_share_the_table_pages() {
             }
             kids.push((child, out));
         }
-        let sizes: Vec<(u64, u64)> = kids.iter().map(|(c, _)| mapping_kb(c.id(), &needle)).collect();
+        let sizes: Vec<(u64, u64)> = kids
+            .iter()
+            .map(|(c, _)| mapping_kb(c.id(), &needle))
+            .collect();
         for (mut c, _) in kids {
             drop(c.stdin.take());
             assert!(c.wait().unwrap().success());
@@ -103,9 +128,15 @@ fn processes_share_the_table_pages() {
         let rss = sizes[0].0;
         let pss_sum: u64 = sizes.iter().map(|s| s.1).sum();
         eprintln!("{mode}: {CHILDREN} processes, Rss per process {rss} kB, summed Pss {pss_sum} kB ({sizes:?})");
-        assert!(rss > 10_000, "{mode}: the table was not resident ({rss} kB)");
+        assert!(
+            rss > 10_000,
+            "{mode}: the table was not resident ({rss} kB)"
+        );
         // One copy in total (within 5%), not one per process.
-        assert!(pss_sum * 100 <= rss * 105 && pss_sum * 100 >= rss * 95, "{mode}: Pss sum {pss_sum} vs Rss {rss}");
+        assert!(
+            pss_sum * 100 <= rss * 105 && pss_sum * 100 >= rss * 95,
+            "{mode}: Pss sum {pss_sum} vs Rss {rss}"
+        );
     }
 }
 
@@ -113,7 +144,9 @@ fn processes_share_the_table_pages() {
 #[test]
 #[ignore]
 fn sharing_child() {
-    let Some(path) = std::env::var_os("IPGEO_SHARING_CHILD") else { return };
+    let Some(path) = std::env::var_os("IPGEO_SHARING_CHILD") else {
+        return;
+    };
     let mode = std::env::var("IPGEO_SHARING_MODE").unwrap();
     let keep: Box<dyn std::any::Any> = if mode == "direct" {
         let t = Table::open_file(&path).unwrap();

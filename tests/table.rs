@@ -60,7 +60,11 @@ fn synthetic(seed: u64, n4: usize, n6: usize) -> Source {
     for w in starts.windows(2) {
         if rng.below(5) != 0 {
             let rec = rng.below(50) as u32;
-            src.v4.push(Interval { start: w[0], end: w[1] - 1, rec });
+            src.v4.push(Interval {
+                start: w[0],
+                end: w[1] - 1,
+                rec,
+            });
         }
     }
     src.v4.push(Interval {
@@ -114,7 +118,11 @@ fn naive(src: &Source, ip: IpAddr) -> Option<&SourceRecord> {
         IpAddr::V6(a) => {
             let a = u128::from(a);
             if a >> 32 == 0xffff || a >> 112 == 0x2002 {
-                let v4 = if a >> 112 == 0x2002 { (a >> 80) as u32 } else { a as u32 };
+                let v4 = if a >> 112 == 0x2002 {
+                    (a >> 80) as u32
+                } else {
+                    a as u32
+                };
                 find(&src.v4, u128::from(v4))
             } else {
                 find(&src.v6, a)
@@ -140,13 +148,24 @@ fn same(table: &Table<Vec<u8>>, src: &Source, ip: IpAddr) {
                     .iter()
                     .position(|c| c.field == Some(*f) && c.lang == *l)
                     .unwrap();
-                assert_eq!(h.record.column(col).map(|x| x.to_value()).as_ref(), Some(v), "{ip} {f}");
+                assert_eq!(
+                    h.record.column(col).map(|x| x.to_value()).as_ref(),
+                    Some(v),
+                    "{ip} {f}"
+                );
             }
-            assert_eq!(h.record.iter().count(), w.values.len(), "{ip}: extra values");
+            assert_eq!(
+                h.record.iter().count(),
+                w.values.len(),
+                "{ip}: extra values"
+            );
             // The network contains the address.
             let net = h.network;
             let (a, n) = match (ip, net.addr) {
-                (IpAddr::V4(a), IpAddr::V4(n)) => (u128::from(u32::from(a)) << 96, u128::from(u32::from(n)) << 96),
+                (IpAddr::V4(a), IpAddr::V4(n)) => (
+                    u128::from(u32::from(a)) << 96,
+                    u128::from(u32::from(n)) << 96,
+                ),
                 (IpAddr::V6(a), IpAddr::V6(n)) => (u128::from(a), u128::from(n)),
                 _ => panic!("{ip}: family of {net}"),
             };
@@ -163,7 +182,7 @@ fn same(table: &Table<Vec<u8>>, src: &Source, ip: IpAddr) {
 fn lookups_match_a_naive_search() {
     for seed in 1..=3 {
         let src = synthetic(seed, 30_000, 30_000);
-        let (bytes, _) = build(&[src.clone()], &BuildOptions::default()).unwrap();
+        let (bytes, _) = build(std::slice::from_ref(&src), &BuildOptions::default()).unwrap();
         let table = Table::open(bytes).unwrap();
         table.verify().unwrap();
         let mut rng = SplitMix(seed * 77);
@@ -176,7 +195,12 @@ fn lookups_match_a_naive_search() {
             }
         }
         for iv in &src.v6 {
-            for a in [iv.start, iv.end, iv.start.wrapping_sub(1), iv.end.wrapping_add(1)] {
+            for a in [
+                iv.start,
+                iv.end,
+                iv.start.wrapping_sub(1),
+                iv.end.wrapping_add(1),
+            ] {
                 same(&table, &src, IpAddr::V6(a.into()));
             }
         }
@@ -186,8 +210,16 @@ fn lookups_match_a_naive_search() {
             same(&table, &src, IpAddr::V6(a.into()));
             // Mapped and 6to4 addresses follow the IPv4 data.
             let v4 = rng.next_u64() as u32;
-            same(&table, &src, IpAddr::V6((0xffff_0000_0000u128 | u128::from(v4)).into()));
-            same(&table, &src, IpAddr::V6(((0x2002u128 << 112) | (u128::from(v4) << 80)).into()));
+            same(
+                &table,
+                &src,
+                IpAddr::V6((0xffff_0000_0000u128 | u128::from(v4)).into()),
+            );
+            same(
+                &table,
+                &src,
+                IpAddr::V6(((0x2002u128 << 112) | (u128::from(v4) << 80)).into()),
+            );
         }
         // The batch paths agree with the single ones.
         let v4: Vec<u32> = (0..10_000).map(|_| rng.next_u64() as u32).collect();
@@ -196,7 +228,9 @@ fn lookups_match_a_naive_search() {
         for (a, r) in v4.iter().zip(&out) {
             assert_eq!(*r, table.find_v4_ref(*a));
         }
-        let v6: Vec<u128> = (0..10_000).map(|_| ipgeo::compare::sample_v6(&mut rng, &src.v6).unwrap()).collect();
+        let v6: Vec<u128> = (0..10_000)
+            .map(|_| ipgeo::compare::sample_v6(&mut rng, &src.v6).unwrap())
+            .collect();
         table.find_v6_refs(&v6, &mut out);
         for (a, r) in v6.iter().zip(&out) {
             assert_eq!(*r, table.find_v6_ref(*a));
@@ -210,9 +244,21 @@ fn networks_are_the_largest_within_the_range() {
     src.records.push(rec("AU", None, None, None));
     src.records.push(rec("CN", None, None, None));
     // 1.0.0.0 - 1.0.2.255 (not a CIDR), and 2.0.0.0/8 across 256 slots.
-    src.v4.push(Interval { start: 0x0100_0000, end: 0x0100_02FF, rec: 0 });
-    src.v4.push(Interval { start: 0x0200_0000, end: 0x02FF_FFFF, rec: 1 });
-    src.v6.push(Interval { start: 0x2400 << 112, end: (0x2401 << 112) - 1, rec: 1 });
+    src.v4.push(Interval {
+        start: 0x0100_0000,
+        end: 0x0100_02FF,
+        rec: 0,
+    });
+    src.v4.push(Interval {
+        start: 0x0200_0000,
+        end: 0x02FF_FFFF,
+        rec: 1,
+    });
+    src.v6.push(Interval {
+        start: 0x2400 << 112,
+        end: (0x2401 << 112) - 1,
+        rec: 1,
+    });
     let (bytes, _) = build(&[src], &BuildOptions::default()).unwrap();
     let t = Table::open(bytes).unwrap();
     let net = |s: &str| t.lookup(s.parse().unwrap()).map(|h| h.network.to_string());
@@ -225,7 +271,9 @@ fn networks_are_the_largest_within_the_range() {
 }
 
 fn bytes() -> Vec<u8> {
-    build(&[synthetic(9, 2000, 2000)], &BuildOptions::default()).unwrap().0
+    build(&[synthetic(9, 2000, 2000)], &BuildOptions::default())
+        .unwrap()
+        .0
 }
 
 fn err(b: Vec<u8>) -> String {
@@ -243,10 +291,16 @@ fn damaged_headers_are_refused_with_precise_errors() {
     assert_eq!(err(b), "not an ipgeo table (bad magic at offset 0)");
     let mut b = good.clone();
     b[8] = 2;
-    assert_eq!(err(b), "format version 2 is not supported (this reader reads version 1)");
+    assert_eq!(
+        err(b),
+        "format version 2 is not supported (this reader reads version 1)"
+    );
     let mut b = good.clone();
     b[12..16].copy_from_slice(&0x0A0B_0C0Du32.to_be_bytes());
-    assert_eq!(err(b), "table was written big-endian; tables are little-endian");
+    assert_eq!(
+        err(b),
+        "table was written big-endian; tables are little-endian"
+    );
     let b = good[..good.len() - 1].to_vec();
     assert_eq!(
         err(b),
@@ -256,7 +310,10 @@ fn damaged_headers_are_refused_with_precise_errors() {
             good.len() - 1
         )
     );
-    assert_eq!(err(good[..10].to_vec()), "file is 10 bytes, shorter than the 128-byte header");
+    assert_eq!(
+        err(good[..10].to_vec()),
+        "file is 10 bytes, shorter than the 128-byte header"
+    );
     let mut b = good.clone();
     let last = b.len() - 1;
     b[last / 2] ^= 0x10;
@@ -273,7 +330,10 @@ fn every_truncation_is_refused() {
     let good = bytes();
     let step = (good.len() / 3000).max(1);
     for len in (0..good.len()).step_by(step) {
-        assert!(Table::open(good[..len].to_vec()).is_err(), "truncated to {len}");
+        assert!(
+            Table::open(good[..len].to_vec()).is_err(),
+            "truncated to {len}"
+        );
     }
 }
 
@@ -300,7 +360,10 @@ fn bit_flips_never_panic_and_checksums_catch_them() {
             rng.below(b.len() as u64) as usize
         };
         b[at] ^= 1 << rng.below(8);
-        assert!(Table::open(b.clone()).is_err(), "flip at {at} passed the checksum");
+        assert!(
+            Table::open(b.clone()).is_err(),
+            "flip at {at} passed the checksum"
+        );
         // Without the checksum, structural checks still make lookups safe.
         if let Ok(t) = Table::open_with(b, OpenOptions { checksum: false }) {
             opened += 1;
@@ -312,5 +375,8 @@ fn bit_flips_never_panic_and_checksums_catch_them() {
             let _ = t.verify();
         }
     }
-    assert!(opened > 100, "only {opened} damaged tables opened without the checksum");
+    assert!(
+        opened > 100,
+        "only {opened} damaged tables opened without the checksum"
+    );
 }

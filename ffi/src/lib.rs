@@ -85,7 +85,9 @@ fn with_table<R>(db: *const Db, fallback: R, panic: R, f: impl FnOnce(&Loaded) -
         // SAFETY: `db` comes from `ptr()` on a live handle: the Lua side keeps
         // the userdata (which owns the `Db`) alive as long as the cdata
         // pointer, and uses it from the owning thread only.
-        let Some(db) = (unsafe { db.as_ref() }) else { return fallback };
+        let Some(db) = (unsafe { db.as_ref() }) else {
+            return fallback;
+        };
         // SAFETY: `current` points into the `Arc<Loaded>` held by `live`,
         // replaced only by `refresh` on this same thread; null once closed.
         match unsafe { db.current.get().as_ref() } {
@@ -152,8 +154,12 @@ pub unsafe extern "C" fn ipgeo_lookup_cc(db: *const Db, ip: *const c_char, len: 
         let Some(a) = (unsafe { bytes(ip, len) }).and_then(addr::parse) else {
             return ERR_INVALID;
         };
-        let Some(col) = l.country_code_col else { return 0 };
-        let Some(rec) = l.table.record(find(l, a)) else { return 0 };
+        let Some(col) = l.country_code_col else {
+            return 0;
+        };
+        let Some(rec) = l.table.record(find(l, a)) else {
+            return 0;
+        };
         match rec.raw_slot(col).and_then(|(_, off)| rec.string_bytes(off)) {
             Some([a, b]) => i32::from(*a) | (i32::from(*b) << 8),
             _ => 0,
@@ -187,7 +193,9 @@ pub unsafe extern "C" fn ipgeo_lookup_net(
         let Some(a) = (unsafe { bytes(ip, len) }).and_then(addr::parse) else {
             return ERR_INVALID;
         };
-        let Some(hit) = l.table.lookup(a.into()) else { return 0 };
+        let Some(hit) = l.table.lookup(a.into()) else {
+            return 0;
+        };
         let text = hit.network.to_string();
         if text.len() > cap {
             return ERR_BUFFER;
@@ -209,10 +217,19 @@ pub unsafe extern "C" fn ipgeo_lookup_net(
 /// # Safety
 /// As [`ipgeo_lookup`]; `out` must have room for `cap` values.
 #[no_mangle]
-pub unsafe extern "C" fn ipgeo_record_values(db: *const Db, rec: i32, out: *mut Value, cap: c_int) -> c_int {
+pub unsafe extern "C" fn ipgeo_record_values(
+    db: *const Db,
+    rec: i32,
+    out: *mut Value,
+    cap: c_int,
+) -> c_int {
     with_table(db, ERR_CLOSED, ERR_INTERNAL, |l| {
-        let Ok(r) = u32::try_from(rec) else { return ERR_INVALID };
-        let Some(record) = l.table.record(r) else { return ERR_INVALID };
+        let Ok(r) = u32::try_from(rec) else {
+            return ERR_INVALID;
+        };
+        let Some(record) = l.table.record(r) else {
+            return ERR_INVALID;
+        };
         if out.is_null() || cap < 0 {
             return ERR_BUFFER;
         }
@@ -226,7 +243,11 @@ pub unsafe extern "C" fn ipgeo_record_values(db: *const Db, rec: i32, out: *mut 
                 ValueRef::Str(s) => (s.as_ptr().cast::<c_char>(), s.len(), 0.0),
                 ValueRef::U32(x) => (std::ptr::null(), 0, f64::from(x)),
                 // The double closest to the f32's shortest decimal text.
-                ValueRef::F32(x) => (std::ptr::null(), 0, x.to_string().parse().unwrap_or(f64::from(x))),
+                ValueRef::F32(x) => (
+                    std::ptr::null(),
+                    0,
+                    x.to_string().parse().unwrap_or(f64::from(x)),
+                ),
                 ValueRef::F64(x) => (std::ptr::null(), 0, x),
             };
             let ty = match c.ty {
@@ -368,7 +389,8 @@ pub unsafe extern "C" fn ipgeo_generation(db: *const Db) -> u32 {
 struct Handle(Box<Db>);
 
 fn epoch(t: SystemTime) -> f64 {
-    t.duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64())
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 impl Handle {
@@ -390,7 +412,10 @@ impl Handle {
         let m = t.meta();
         let info = lua.create_table()?;
         info.set("path", live.path().display().to_string())?;
-        info.set("snapshot", cur.snapshot.as_ref().map(|p| p.display().to_string()))?;
+        info.set(
+            "snapshot",
+            cur.snapshot.as_ref().map(|p| p.display().to_string()),
+        )?;
         info.set("size", m.size)?;
         info.set("checksum", format!("{:016x}", m.checksum))?;
         info.set("build_time", m.build_time)?;
@@ -398,7 +423,10 @@ impl Handle {
         info.set("loaded_at", epoch(cur.loaded_at))?;
         info.set("last_check", live.last_check().map(epoch))?;
         info.set("last_error", live.last_error())?;
-        info.set("languages", lua.create_sequence_from(m.languages.iter().cloned())?)?;
+        info.set(
+            "languages",
+            lua.create_sequence_from(m.languages.iter().cloned())?,
+        )?;
         let (n4, n6) = t.range_counts();
         info.set("v4_ranges", n4)?;
         info.set("v6_ranges", n6)?;
@@ -416,10 +444,15 @@ impl Handle {
         let out = lua.create_table()?;
         for (i, c) in t.columns().iter().enumerate() {
             let e = lua.create_table()?;
-            let field = c.field.map_or_else(|| format!("field{}", c.field_id), |f| f.name().to_string());
+            let field = c
+                .field
+                .map_or_else(|| format!("field{}", c.field_id), |f| f.name().to_string());
             e.set("index", i)?;
             e.set("field", field)?;
-            e.set("lang", c.lang.and_then(|l| langs.get(usize::from(l)).cloned()))?;
+            e.set(
+                "lang",
+                c.lang.and_then(|l| langs.get(usize::from(l)).cloned()),
+            )?;
             e.set("lang_index", c.lang.map(|l| i64::from(l) + 1))?;
             e.set(
                 "type",
@@ -437,7 +470,9 @@ impl Handle {
 impl LuaUserData for Handle {
     fn add_methods<M: LuaUserDataMethods<Self>>(m: &mut M) {
         // The pointer the C ABI takes.
-        m.add_method("ptr", |_, h, ()| Ok(LuaLightUserData(&*h.0 as *const Db as *mut c_void)));
+        m.add_method("ptr", |_, h, ()| {
+            Ok(LuaLightUserData(&*h.0 as *const Db as *mut c_void))
+        });
         m.add_method("info", |lua, h, ()| h.info(lua));
         m.add_method("columns", |lua, h, ()| h.columns(lua));
         m.add_method("generation", |_, h, ()| Ok(h.0.generation.get()));
@@ -469,7 +504,10 @@ impl LuaUserData for Handle {
     }
 }
 
-fn open(_: &Lua, (path, opts): (String, Option<LuaTable>)) -> LuaResult<(Option<Handle>, Option<String>)> {
+fn open(
+    _: &Lua,
+    (path, opts): (String, Option<LuaTable>),
+) -> LuaResult<(Option<Handle>, Option<String>)> {
     let mut o = LiveOptions::default();
     if let Some(t) = opts {
         o.snapshot_dir = t.get::<Option<String>>("snapshot_dir")?.map(PathBuf::from);

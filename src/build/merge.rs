@@ -56,8 +56,14 @@ pub fn resolve_overlaps(ivs: &mut Vec<Interval>) -> Result<(), BuildError> {
             stop = stop.min(iv.start - 1);
         }
         match out.last_mut() {
-            Some(last) if last.rec == rec && last.end.checked_add(1) == Some(pos) => last.end = stop,
-            _ => out.push(Interval { start: pos, end: stop, rec }),
+            Some(last) if last.rec == rec && last.end.checked_add(1) == Some(pos) => {
+                last.end = stop
+            }
+            _ => out.push(Interval {
+                start: pos,
+                end: stop,
+                rec,
+            }),
         }
         match stop.checked_add(1) {
             Some(p) => pos = p,
@@ -141,7 +147,11 @@ fn has_any(r: &SourceRecord, group: &[Field]) -> bool {
 /// that agree with every coarser group chosen. Network fields (ISP, ASN,
 /// organisation) are filled independently, first source first.
 pub fn combine(recs: &[Option<&SourceRecord>], policy: &Policy) -> SourceRecord {
-    let order: Vec<&SourceRecord> = policy.order().iter().filter_map(|&i| recs.get(i).copied().flatten()).collect();
+    let order: Vec<&SourceRecord> = policy
+        .order()
+        .iter()
+        .filter_map(|&i| recs.get(i).copied().flatten())
+        .collect();
     if order.len() == 1 {
         return order[0].clone();
     }
@@ -151,7 +161,11 @@ pub fn combine(recs: &[Option<&SourceRecord>], policy: &Policy) -> SourceRecord 
         let eligible: Vec<&SourceRecord> = order
             .iter()
             .copied()
-            .filter(|r| anchors.iter().all(|(g, a)| std::ptr::eq(*a, *r) || agree(a, r, g)))
+            .filter(|r| {
+                anchors
+                    .iter()
+                    .all(|(g, a)| std::ptr::eq(*a, *r) || agree(a, r, g))
+            })
             .collect();
         let Some(chosen) = eligible.iter().copied().find(|r| has_any(r, group)) else {
             continue;
@@ -248,7 +262,9 @@ pub fn merge_family(
                 pos_idx[i] += 1;
             }
             key[i] = u32::MAX;
-            let Some(iv) = ivs.get(pos_idx[i]) else { continue };
+            let Some(iv) = ivs.get(pos_idx[i]) else {
+                continue;
+            };
             done = false;
             let boundary = if iv.start <= pos {
                 key[i] = iv.rec;
@@ -271,7 +287,13 @@ pub fn merge_family(
                     let recs: Vec<Option<&SourceRecord>> = key
                         .iter()
                         .zip(lists)
-                        .map(|(&r, (_, recs))| if r == u32::MAX { None } else { recs.get(r as usize) })
+                        .map(|(&r, (_, recs))| {
+                            if r == u32::MAX {
+                                None
+                            } else {
+                                recs.get(r as usize)
+                            }
+                        })
                         .collect();
                     let id = interner.intern(combine(&recs, policy));
                     memo.insert(key.clone(), id);
@@ -342,11 +364,17 @@ mod tests {
         // Up to the top of the space.
         let mut ivs = vec![iv(0, u128::MAX, 0), iv(u128::MAX - 1, u128::MAX, 1)];
         resolve_overlaps(&mut ivs).unwrap();
-        assert_eq!(ivs, vec![iv(0, u128::MAX - 2, 0), iv(u128::MAX - 1, u128::MAX, 1)]);
+        assert_eq!(
+            ivs,
+            vec![iv(0, u128::MAX - 2, 0), iv(u128::MAX - 1, u128::MAX, 1)]
+        );
         // Disjoint gaps survive.
         let mut ivs = vec![iv(10, 20, 0), iv(0, 5, 1), iv(12, 13, 1)];
         resolve_overlaps(&mut ivs).unwrap();
-        assert_eq!(ivs, vec![iv(0, 5, 1), iv(10, 11, 0), iv(12, 13, 1), iv(14, 20, 0)]);
+        assert_eq!(
+            ivs,
+            vec![iv(0, 5, 1), iv(10, 11, 0), iv(12, 13, 1), iv(14, 20, 0)]
+        );
         assert!(resolve_overlaps(&mut vec![iv(5, 4, 0)]).is_err());
     }
 
@@ -359,10 +387,20 @@ mod tests {
             (Field::City, "Shijiazhuang"),
             (Field::Isp, "X"),
         ]);
-        let c = rec(&[(Field::CountryCode, "CN"), (Field::Province, "Beijing"), (Field::City, "Beijing")]);
+        let c = rec(&[
+            (Field::CountryCode, "CN"),
+            (Field::Province, "Beijing"),
+            (Field::City, "Beijing"),
+        ]);
         let out = combine(&[Some(&a), Some(&b), Some(&c)], &Policy::in_order(3));
-        assert_eq!(out.get(Field::Province, Some(0)).unwrap().as_str(), Some("Beijing"));
-        assert_eq!(out.get(Field::City, Some(0)).unwrap().as_str(), Some("Beijing"));
+        assert_eq!(
+            out.get(Field::Province, Some(0)).unwrap().as_str(),
+            Some("Beijing")
+        );
+        assert_eq!(
+            out.get(Field::City, Some(0)).unwrap().as_str(),
+            Some("Beijing")
+        );
         assert_eq!(out.get(Field::Isp, None).unwrap().as_str(), Some("X"));
         // Without c, no city at all rather than Hebei's.
         let out = combine(&[Some(&a), Some(&b), None], &Policy::in_order(3));
@@ -376,7 +414,10 @@ mod tests {
     #[test]
     fn merge_splits_on_boundaries() {
         let ra = vec![rec(&[(Field::CountryCode, "CN")])];
-        let rb = vec![rec(&[(Field::CountryCode, "CN"), (Field::City, "Hangzhou")])];
+        let rb = vec![rec(&[
+            (Field::CountryCode, "CN"),
+            (Field::City, "Hangzhou"),
+        ])];
         let a = vec![iv(0, 99, 0)];
         let b = vec![iv(50, 149, 0)];
         let mut interner = Interner::default();
@@ -386,7 +427,15 @@ mod tests {
         assert_eq!(out.len(), 2);
         assert_eq!((out[0].start, out[0].end), (0, 49));
         assert_eq!((out[1].start, out[1].end), (50, 149));
-        assert_eq!(interner.records[out[1].rec as usize].get(Field::City, Some(0)).unwrap().as_str(), Some("Hangzhou"));
-        assert!(interner.records[out[0].rec as usize].get(Field::City, Some(0)).is_none());
+        assert_eq!(
+            interner.records[out[1].rec as usize]
+                .get(Field::City, Some(0))
+                .unwrap()
+                .as_str(),
+            Some("Hangzhou")
+        );
+        assert!(interner.records[out[0].rec as usize]
+            .get(Field::City, Some(0))
+            .is_none());
     }
 }

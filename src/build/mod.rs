@@ -107,24 +107,40 @@ pub struct BuildReport {
 ///
 /// # Errors
 /// [`BuildError::Invalid`] if the sources are inconsistent or too large.
-pub fn build(sources: &[Source], opts: &BuildOptions) -> Result<(Vec<u8>, BuildReport), BuildError> {
+pub fn build(
+    sources: &[Source],
+    opts: &BuildOptions,
+) -> Result<(Vec<u8>, BuildReport), BuildError> {
     let t0 = Instant::now();
     if sources.is_empty() {
         return Err(BuildError::Invalid("no sources".into()));
     }
     if opts.languages.is_empty() || opts.languages.len() > 250 {
-        return Err(BuildError::Invalid("between 1 and 250 languages are needed".into()));
+        return Err(BuildError::Invalid(
+            "between 1 and 250 languages are needed".into(),
+        ));
     }
-    if !(opts.bucket_target >= 0.5) {
-        return Err(BuildError::Invalid("bucket target must be at least 0.5".into()));
+    if opts.bucket_target.is_nan() || opts.bucket_target < 0.5 {
+        return Err(BuildError::Invalid(
+            "bucket target must be at least 0.5".into(),
+        ));
     }
-    let policy = opts.policy.clone().unwrap_or_else(|| Policy::in_order(sources.len()));
+    let policy = opts
+        .policy
+        .clone()
+        .unwrap_or_else(|| Policy::in_order(sources.len()));
     // Each source's intervals: sorted and disjoint, most specific first.
     let mut v4s = Vec::with_capacity(sources.len());
     let mut v6s = Vec::with_capacity(sources.len());
     for s in sources {
-        for (list, out, max) in [(&s.v4, &mut v4s, u128::from(u32::MAX)), (&s.v6, &mut v6s, u128::MAX)] {
-            if let Some(iv) = list.iter().find(|iv| iv.end > max || iv.rec as usize >= s.records.len()) {
+        for (list, out, max) in [
+            (&s.v4, &mut v4s, u128::from(u32::MAX)),
+            (&s.v6, &mut v6s, u128::MAX),
+        ] {
+            if let Some(iv) = list
+                .iter()
+                .find(|iv| iv.end > max || iv.rec as usize >= s.records.len())
+            {
                 return Err(BuildError::Invalid(format!(
                     "source {}: range {:#x}..{:#x} is out of range or has no record",
                     s.name, iv.start, iv.end
@@ -136,16 +152,29 @@ pub fn build(sources: &[Source], opts: &BuildOptions) -> Result<(Vec<u8>, BuildR
         }
     }
     let mut interner = merge::Interner::default();
-    let lists4: Vec<_> = v4s.iter().zip(sources).map(|(v, s)| (v.as_slice(), s.records.as_slice())).collect();
-    let lists6: Vec<_> = v6s.iter().zip(sources).map(|(v, s)| (v.as_slice(), s.records.as_slice())).collect();
+    let lists4: Vec<_> = v4s
+        .iter()
+        .zip(sources)
+        .map(|(v, s)| (v.as_slice(), s.records.as_slice()))
+        .collect();
+    let lists6: Vec<_> = v6s
+        .iter()
+        .zip(sources)
+        .map(|(v, s)| (v.as_slice(), s.records.as_slice()))
+        .collect();
     let v4 = merge::merge_family(&lists4, &policy, &mut interner);
     let v6 = merge::merge_family(&lists6, &policy, &mut interner);
-    let mut aliases: Vec<Alias> = sources.iter().flat_map(|s| s.aliases.iter().copied()).collect();
+    let mut aliases: Vec<Alias> = sources
+        .iter()
+        .flat_map(|s| s.aliases.iter().copied())
+        .collect();
     aliases.sort();
     aliases.dedup();
 
     let build_time = opts.build_time.unwrap_or_else(|| {
-        SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
     });
     let meta = serde_json::json!({
         "builder": concat!("ipgeo ", env!("CARGO_PKG_VERSION")),

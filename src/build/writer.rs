@@ -117,7 +117,10 @@ pub fn write(input: &TableInput<'_>) -> Result<(Vec<u8>, WriteStats), BuildError
                 .map(|c| column_name(c, input.languages))
                 .collect::<Vec<_>>()),
         );
-        obj.insert("counts".into(), serde_json::to_value(&stats).unwrap_or_default());
+        obj.insert(
+            "counts".into(),
+            serde_json::to_value(&stats).unwrap_or_default(),
+        );
     }
     let meta = serde_json::to_vec(&meta).map_err(|e| BuildError::Invalid(e.to_string()))?;
 
@@ -307,8 +310,8 @@ impl StringPool {
         }
         let off = u32::try_from(self.bytes.len())
             .map_err(|_| BuildError::Invalid("string pool over 4 GiB".into()))?;
-        let len = u32::try_from(s.len())
-            .map_err(|_| BuildError::Invalid("string over 4 GiB".into()))?;
+        let len =
+            u32::try_from(s.len()).map_err(|_| BuildError::Invalid("string over 4 GiB".into()))?;
         format::write_varint(&mut self.bytes, len);
         self.bytes.extend_from_slice(s.as_bytes());
         self.map.insert(s.into(), off);
@@ -472,12 +475,19 @@ fn segments_v6(intervals: &[Interval], refs: &[u32]) -> Result<V6Entries, BuildE
     let mut splits: Vec<u32> = vec![0];
     let mut low: Vec<(u64, u32)> = Vec::new();
     let mut open: Option<u64> = None; // the split block being filled
-    let mut open_split = |b: u64, high: &mut Vec<(u64, u32)>, splits: &mut Vec<u32>, low: &Vec<(u64, u32)>| -> Result<(), BuildError> {
+    let mut open_split = |b: u64,
+                          high: &mut Vec<(u64, u32)>,
+                          splits: &mut Vec<u32>,
+                          low: &Vec<(u64, u32)>|
+     -> Result<(), BuildError> {
         if open == Some(b) {
             return Ok(());
         }
         if open.is_some() {
-            splits.push(u32::try_from(low.len()).map_err(|_| BuildError::Invalid("too many split entries".into()))?);
+            splits.push(
+                u32::try_from(low.len())
+                    .map_err(|_| BuildError::Invalid("too many split entries".into()))?,
+            );
         }
         let t = u32::try_from(splits.len() - 1)
             .ok()
@@ -501,7 +511,11 @@ fn segments_v6(intervals: &[Interval], refs: &[u32]) -> Result<V6Entries, BuildE
             first_full = b0 + 1;
         }
         let tail_split = is_split(b1);
-        let last_full = if tail_split { b1.checked_sub(1) } else { Some(b1) };
+        let last_full = if tail_split {
+            b1.checked_sub(1)
+        } else {
+            Some(b1)
+        };
         if let Some(last_full) = last_full {
             if first_full <= last_full && high.last().map(|h| h.1) != Some(r) {
                 high.push((first_full, r));
@@ -513,7 +527,10 @@ fn segments_v6(intervals: &[Interval], refs: &[u32]) -> Result<V6Entries, BuildE
         }
     }
     if open.is_some() {
-        splits.push(u32::try_from(low.len()).map_err(|_| BuildError::Invalid("too many split entries".into()))?);
+        splits.push(
+            u32::try_from(low.len())
+                .map_err(|_| BuildError::Invalid("too many split entries".into()))?,
+        );
     }
     Ok(V6Entries { high, splits, low })
 }
@@ -542,10 +559,19 @@ struct FamilyOut {
 /// hold about `target` keys on average. A lookup descends to a leaf and
 /// scans forward from its range, so a scan never passes more than `cmax`
 /// keys unless the span cannot be cut further.
-fn layout_family(segs: &[(u64, u32)], bits: u32, target: f64, cmax: usize) -> Result<FamilyOut, BuildError> {
+fn layout_family(
+    segs: &[(u64, u32)],
+    bits: u32,
+    target: f64,
+    cmax: usize,
+) -> Result<FamilyOut, BuildError> {
     debug_assert!(segs.first().map(|s| s.0) == Some(0));
     let sub = bits - format::SLOT_BITS;
-    let rel_mask = if sub == 64 { u64::MAX } else { (1u64 << sub) - 1 };
+    let rel_mask = if sub == 64 {
+        u64::MAX
+    } else {
+        (1u64 << sub) - 1
+    };
     let mut out = FamilyOut {
         slots: Vec::with_capacity(format::SLOTS + 1),
         entries: Vec::with_capacity(segs.len() + format::SLOTS / 4),
@@ -560,7 +586,8 @@ fn layout_family(segs: &[(u64, u32)], bits: u32, target: f64, cmax: usize) -> Re
             i += 1;
         }
         let first = out.entries.len();
-        out.slots.push(u32::try_from(first).map_err(|_| too_many())?);
+        out.slots
+            .push(u32::try_from(first).map_err(|_| too_many())?);
         out.entries.push((0, segs[i].1));
         let mut j = i + 1;
         while j < segs.len() && segs[j].0 >> sub == slot {
@@ -581,7 +608,8 @@ fn layout_family(segs: &[(u64, u32)], bits: u32, target: f64, cmax: usize) -> Re
         b.fill_entry(&mut entry, 0, 0, sub, keys.len() - 1)?;
         out.root[slot as usize] = entry[0];
     }
-    out.slots.push(u32::try_from(out.entries.len()).map_err(|_| too_many())?);
+    out.slots
+        .push(u32::try_from(out.entries.len()).map_err(|_| too_many())?);
     if out.entries.len() > format::LEAF_MASK as usize {
         return Err(too_many());
     }
@@ -602,7 +630,14 @@ struct IndexBuilder<'k> {
 impl IndexBuilder<'_> {
     /// Sets `out[j]` for a sub-span starting at `sub_start`, `2^sub` wide,
     /// in which `count` keys lie after the start.
-    fn fill_entry(&mut self, out: &mut [u32], j: usize, sub_start: u64, sub: u32, count: usize) -> Result<(), BuildError> {
+    fn fill_entry(
+        &mut self,
+        out: &mut [u32],
+        j: usize,
+        sub_start: u64,
+        sub: u32,
+        count: usize,
+    ) -> Result<(), BuildError> {
         let range = self.keys.partition_point(|&x| x <= sub_start) - 1;
         let rec = self.recs[range];
         if count > self.cmax && sub > 0 {
@@ -674,7 +709,7 @@ mod tests {
         let refs = [7, 8];
         let b = |hi: u128, lo: u128| (hi << 64) | lo;
         let ivs = [
-            iv(b(1, 0), b(1, 0xff), 0),          // inside block 1
+            iv(b(1, 0), b(1, 0xff), 0),                 // inside block 1
             iv(b(1, 0x100), b(3, u64::MAX as u128), 1), // rest of 1, blocks 2-3
         ];
         let v6 = segments_v6(&ivs, &refs).unwrap();
@@ -708,14 +743,21 @@ mod tests {
         keys.push(u64::from(u32::MAX));
         keys.sort();
         keys.dedup();
-        let segs: Vec<(u64, u32)> = keys.iter().enumerate().map(|(i, &k)| (k, 2 + i as u32 * 2)).collect();
+        let segs: Vec<(u64, u32)> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, &k)| (k, 2 + i as u32 * 2))
+            .collect();
         let f = layout_family(&segs, 32, 2.0, V4_SCAN).unwrap();
         // Every slot starts at relative key 0.
         for s in 0..format::SLOTS {
             assert_eq!(f.entries[f.slots[s] as usize].0, 0);
             assert!(f.slots[s] < f.slots[s + 1]);
         }
-        let probes = keys.iter().flat_map(|&k| [k.saturating_sub(1), k, k + 1]).chain((0..u32::MAX as u64).step_by(9_999_991));
+        let probes = keys
+            .iter()
+            .flat_map(|&k| [k.saturating_sub(1), k, k + 1])
+            .chain((0..u32::MAX as u64).step_by(9_999_991));
         let mut direct = 0;
         for a in probes.filter(|a| *a <= u64::from(u32::MAX)) {
             let e = descend(&f, a, 32);
@@ -739,6 +781,11 @@ mod tests {
             assert!(steps <= V4_SCAN, "a={a:#x} steps={steps}");
         }
         assert!(direct > 100, "{direct} direct leaves");
-        assert!(f.buckets.len() < keys.len() * 2, "{} entries for {} keys", f.buckets.len(), keys.len());
+        assert!(
+            f.buckets.len() < keys.len() * 2,
+            "{} entries for {} keys",
+            f.buckets.len(),
+            keys.len()
+        );
     }
 }

@@ -151,17 +151,28 @@ impl InputSpec {
                 .map_or_else(|| "source".into(), |s| s.to_string_lossy().into_owned()),
         };
         let mut options = Vec::new();
-        for kv in query.into_iter().flat_map(|q| q.split('&')).filter(|s| !s.is_empty()) {
+        for kv in query
+            .into_iter()
+            .flat_map(|q| q.split('&'))
+            .filter(|s| !s.is_empty())
+        {
             let (k, v) = kv
                 .split_once('=')
                 .ok_or_else(|| format!("input {spec:?}: option {kv:?} is not key=value"))?;
             options.push((k.to_string(), v.to_string()));
         }
-        Ok(InputSpec { name, path, options })
+        Ok(InputSpec {
+            name,
+            path,
+            options,
+        })
     }
 
     fn option(&self, key: &str) -> Option<&str> {
-        self.options.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.options
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -179,7 +190,8 @@ pub fn import(spec: &InputSpec, languages: &[String]) -> Result<Source, ImportEr
         default_lang: spec.option("lang").unwrap_or("en").to_string(),
     };
     let format = match spec.option("format") {
-        Some(f) => Format::from_name(f).ok_or_else(|| err(format!("unknown format {f:?} (mmdb, csv, cidr)")))?,
+        Some(f) => Format::from_name(f)
+            .ok_or_else(|| err(format!("unknown format {f:?} (mmdb, csv, cidr)")))?,
         None => Format::detect(&spec.path, &bytes)
             .ok_or_else(|| err("unknown format: give ?format=mmdb|csv|cidr".into()))?,
     };
@@ -192,11 +204,14 @@ pub fn import(spec: &InputSpec, languages: &[String]) -> Result<Source, ImportEr
         let col = text::column_field(k, &opts).map_err(|m| err(format!("option {k}: {m}")))?;
         if let Some((field, lang)) = col {
             let value = match field.kind() {
-                crate::field::FieldKind::U32 => crate::field::Value::U32(
-                    v.parse().map_err(|_| err(format!("option {k}: {v:?} is not an unsigned integer")))?,
-                ),
+                crate::field::FieldKind::U32 => {
+                    crate::field::Value::U32(v.parse().map_err(|_| {
+                        err(format!("option {k}: {v:?} is not an unsigned integer"))
+                    })?)
+                }
                 crate::field::FieldKind::Float => crate::field::Value::F64(
-                    v.parse().map_err(|_| err(format!("option {k}: {v:?} is not a number")))?,
+                    v.parse()
+                        .map_err(|_| err(format!("option {k}: {v:?} is not a number")))?,
                 ),
                 _ => crate::field::Value::Str(v.as_str().into()),
             };
@@ -213,7 +228,9 @@ pub fn import(spec: &InputSpec, languages: &[String]) -> Result<Source, ImportEr
         }
         Format::Csv => text::import_csv(&bytes, &opts, spec.option("columns"), &constants)
             .map_err(|e| err(e.message))?,
-        Format::Cidr => text::import_cidr_list(&bytes, &opts, &constants).map_err(|e| err(e.message))?,
+        Format::Cidr => {
+            text::import_cidr_list(&bytes, &opts, &constants).map_err(|e| err(e.message))?
+        }
     };
     src.name = spec.name.clone();
     Ok(src)
@@ -226,7 +243,10 @@ mod tests {
     #[test]
     fn specs_parse() {
         let s = InputSpec::parse("data/dbip.mmdb").unwrap();
-        assert_eq!((s.name.as_str(), s.path.to_str().unwrap()), ("dbip", "data/dbip.mmdb"));
+        assert_eq!(
+            (s.name.as_str(), s.path.to_str().unwrap()),
+            ("dbip", "data/dbip.mmdb")
+        );
         let s = InputSpec::parse("cn=lists/china.txt?country_code=CN&country=China").unwrap();
         assert_eq!(s.name, "cn");
         assert_eq!(s.options.len(), 2);
@@ -235,6 +255,8 @@ mod tests {
         let s = InputSpec::parse("./a=b.csv").unwrap();
         assert_eq!(s.path.to_str().unwrap(), "./a=b.csv");
         assert!(InputSpec::parse("x=").is_err());
-        assert!(InputSpec::parse("a.csv?oops").unwrap_err().contains("key=value"));
+        assert!(InputSpec::parse("a.csv?oops")
+            .unwrap_err()
+            .contains("key=value"));
     }
 }

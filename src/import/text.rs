@@ -82,7 +82,9 @@ fn parse_value(field: Field, text: &str) -> Result<Option<Value>, String> {
         FieldKind::Str | FieldKind::Name => Value::Str(t.into()),
         FieldKind::U32 => {
             let digits = if field == Field::Asn {
-                t.strip_prefix("AS").or_else(|| t.strip_prefix("as")).unwrap_or(t)
+                t.strip_prefix("AS")
+                    .or_else(|| t.strip_prefix("as"))
+                    .unwrap_or(t)
             } else {
                 t
             };
@@ -93,7 +95,9 @@ fn parse_value(field: Field, text: &str) -> Result<Option<Value>, String> {
             )
         }
         FieldKind::Float => {
-            let v: f64 = t.parse().map_err(|_| format!("{field}: {t:?} is not a number"))?;
+            let v: f64 = t
+                .parse()
+                .map_err(|_| format!("{field}: {t:?} is not a number"))?;
             if !v.is_finite() {
                 return Err(format!("{field}: {t:?} is not a finite number"));
             }
@@ -104,7 +108,10 @@ fn parse_value(field: Field, text: &str) -> Result<Option<Value>, String> {
 
 /// Resolves a column or option name (`city`, `city@zh-CN`) to a field and
 /// language index.
-pub(crate) fn column_field(name: &str, opts: &ImportOptions) -> Result<Option<(Field, Option<u8>)>, String> {
+pub(crate) fn column_field(
+    name: &str,
+    opts: &ImportOptions,
+) -> Result<Option<(Field, Option<u8>)>, String> {
     let (fname, lang) = match name.split_once('@') {
         Some((f, l)) => (f, Some(l)),
         None => (name, None),
@@ -135,7 +142,12 @@ enum Col {
 ///
 /// # Errors
 /// [`ImportError`] naming the line and column of the first bad cell.
-pub fn import_csv(bytes: &[u8], opts: &ImportOptions, columns: Option<&str>, constants: &SourceRecord) -> Result<Source, ImportError> {
+pub fn import_csv(
+    bytes: &[u8],
+    opts: &ImportOptions,
+    columns: Option<&str>,
+    constants: &SourceRecord,
+) -> Result<Source, ImportError> {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(columns.is_none())
         .comment(Some(b'#'))
@@ -158,7 +170,9 @@ pub fn import_csv(bytes: &[u8], opts: &ImportOptions, columns: Option<&str>, con
             "start" | "ip_start" | "start_ip" | "first" | "ip_range_start" => Col::Start,
             "end" | "ip_end" | "end_ip" | "last" | "ip_range_end" => Col::End,
             "" | "-" => Col::Skip,
-            name => match column_field(name, opts).map_err(|e| ImportError::new(&opts.name, format!("column {name:?}: {e}")))? {
+            name => match column_field(name, opts)
+                .map_err(|e| ImportError::new(&opts.name, format!("column {name:?}: {e}")))?
+            {
                 Some((f, l)) => Col::Field(f, l),
                 None => Col::Skip,
             },
@@ -197,7 +211,7 @@ pub fn import_csv(bytes: &[u8], opts: &ImportOptions, columns: Option<&str>, con
                 Col::End => end = Some(parse_addr(cell).map_err(at)?),
                 Col::Skip => {}
                 Col::Field(f, l) => {
-                    if let Some(v) = parse_value(*f, cell).map_err(|e| at(e))? {
+                    if let Some(v) = parse_value(*f, cell).map_err(&at)? {
                         rec.values.retain(|(g, m, _)| !(g == f && m == l));
                         rec.push(*f, *l, v);
                     }
@@ -228,14 +242,19 @@ pub fn import_csv(bytes: &[u8], opts: &ImportOptions, columns: Option<&str>, con
 /// # Errors
 /// [`ImportError`] naming the line of the first bad network, or if
 /// `constants` is empty.
-pub fn import_cidr_list(bytes: &[u8], opts: &ImportOptions, constants: &SourceRecord) -> Result<Source, ImportError> {
+pub fn import_cidr_list(
+    bytes: &[u8],
+    opts: &ImportOptions,
+    constants: &SourceRecord,
+) -> Result<Source, ImportError> {
     if constants.is_empty() {
         return Err(ImportError::new(
             &opts.name,
             "a CIDR list needs fields to give its networks, e.g. `list.txt?country_code=CN`",
         ));
     }
-    let text = std::str::from_utf8(bytes).map_err(|e| ImportError::new(&opts.name, format!("not UTF-8: {e}")))?;
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| ImportError::new(&opts.name, format!("not UTF-8: {e}")))?;
     let mut src = new_source(opts, "cidr");
     src.records.push(constants.clone());
     for (n, line) in text.lines().enumerate() {
@@ -243,9 +262,14 @@ pub fn import_cidr_list(bytes: &[u8], opts: &ImportOptions, constants: &SourceRe
         if line.is_empty() {
             continue;
         }
-        let (v6, s, e) = parse_range(line).map_err(|m| ImportError::new(&opts.name, format!("line {}: {m}", n + 1)))?;
+        let (v6, s, e) = parse_range(line)
+            .map_err(|m| ImportError::new(&opts.name, format!("line {}: {m}", n + 1)))?;
         let list = if v6 { &mut src.v6 } else { &mut src.v4 };
-        list.push(Interval { start: s, end: e, rec: 0 });
+        list.push(Interval {
+            start: s,
+            end: e,
+            rec: 0,
+        });
     }
     Ok(src)
 }
@@ -276,7 +300,11 @@ fn push_interval(
         }
     };
     let list = if v6 { &mut src.v6 } else { &mut src.v4 };
-    list.push(Interval { start, end, rec: id });
+    list.push(Interval {
+        start,
+        end,
+        rec: id,
+    });
 }
 
 #[cfg(test)]
@@ -285,16 +313,34 @@ mod tests {
 
     #[test]
     fn ranges_parse() {
-        assert_eq!(parse_range("1.2.3.0/24"), Ok((false, 0x0102_0300, 0x0102_03FF)));
-        assert_eq!(parse_range("1.2.3.4"), Ok((false, 0x0102_0304, 0x0102_0304)));
+        assert_eq!(
+            parse_range("1.2.3.0/24"),
+            Ok((false, 0x0102_0300, 0x0102_03FF))
+        );
+        assert_eq!(
+            parse_range("1.2.3.4"),
+            Ok((false, 0x0102_0304, 0x0102_0304))
+        );
         assert_eq!(parse_range("0.0.0.0/0"), Ok((false, 0, 0xFFFF_FFFF)));
-        assert_eq!(parse_range("1.0.0.0 - 1.0.0.9"), Ok((false, 0x0100_0000, 0x0100_0009)));
+        assert_eq!(
+            parse_range("1.0.0.0 - 1.0.0.9"),
+            Ok((false, 0x0100_0000, 0x0100_0009))
+        );
         assert_eq!(parse_range("::/0"), Ok((true, 0, u128::MAX)));
-        assert_eq!(parse_range("2001:db8::/32").unwrap().2, (0x2001_0db9u128 << 96) - 1);
+        assert_eq!(
+            parse_range("2001:db8::/32").unwrap().2,
+            (0x2001_0db9u128 << 96) - 1
+        );
         assert!(parse_range("1.2.3.4/24").unwrap_err().contains("host bits"));
-        assert!(parse_range("1.2.3.0/33").unwrap_err().contains("prefix length"));
-        assert!(parse_range("01.2.3.0/24").unwrap_err().contains("not an IP address"));
-        assert!(parse_range("1.0.0.9-1.0.0.1").unwrap_err().contains("ends before"));
+        assert!(parse_range("1.2.3.0/33")
+            .unwrap_err()
+            .contains("prefix length"));
+        assert!(parse_range("01.2.3.0/24")
+            .unwrap_err()
+            .contains("not an IP address"));
+        assert!(parse_range("1.0.0.9-1.0.0.1")
+            .unwrap_err()
+            .contains("ends before"));
         assert!(parse_range("1.0.0.1-::1").unwrap_err().contains("mixes"));
     }
 
@@ -310,7 +356,10 @@ mod tests {
         assert_eq!(src.v4.len(), 2);
         assert_eq!(src.v6.len(), 1);
         let r = &src.records[src.v4[1].rec as usize];
-        assert_eq!(r.get(Field::City, Some(0)).unwrap().as_str(), Some("Sydney"));
+        assert_eq!(
+            r.get(Field::City, Some(0)).unwrap().as_str(),
+            Some("Sydney")
+        );
         assert_eq!(r.get(Field::City, Some(1)).unwrap().as_str(), Some("悉尼"));
         assert_eq!(r.get(Field::Asn, None), Some(&Value::U32(13335)));
         let r0 = &src.records[src.v4[0].rec as usize];
@@ -321,24 +370,56 @@ mod tests {
     #[test]
     fn csv_errors_name_the_line() {
         let opts = ImportOptions::default();
-        let e = import_csv(b"network,country_code\n1.0.0.0/8,AU\nbogus,AU\n", &opts, None, &SourceRecord::default()).unwrap_err();
-        assert_eq!(e.to_string(), "source: line 3: \"bogus\" is not an IP address");
+        let e = import_csv(
+            b"network,country_code\n1.0.0.0/8,AU\nbogus,AU\n",
+            &opts,
+            None,
+            &SourceRecord::default(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "source: line 3: \"bogus\" is not an IP address"
+        );
         let e = import_csv(b"network,colour\n", &opts, None, &SourceRecord::default()).unwrap_err();
-        assert_eq!(e.to_string(), "source: column \"colour\": unknown field \"colour\"");
-        let e = import_csv(b"country_code\nAU\n", &opts, None, &SourceRecord::default()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "source: column \"colour\": unknown field \"colour\""
+        );
+        let e =
+            import_csv(b"country_code\nAU\n", &opts, None, &SourceRecord::default()).unwrap_err();
         assert!(e.to_string().contains("`network`"));
-        let e = import_csv(b"start,end,asn\n1.0.0.0,1.0.0.9,x\n", &opts, None, &SourceRecord::default()).unwrap_err();
-        assert_eq!(e.to_string(), "source: line 2: asn: \"x\" is not an unsigned integer");
+        let e = import_csv(
+            b"start,end,asn\n1.0.0.0,1.0.0.9,x\n",
+            &opts,
+            None,
+            &SourceRecord::default(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "source: line 2: asn: \"x\" is not an unsigned integer"
+        );
     }
 
     #[test]
     fn cidr_list() {
         let mut c = SourceRecord::default();
         c.push(Field::CountryCode, None, Value::Str("CN".into()));
-        let src = import_cidr_list(b"# China\n1.0.1.0/24\n\n240e::/20 # v6\n", &ImportOptions::default(), &c).unwrap();
+        let src = import_cidr_list(
+            b"# China\n1.0.1.0/24\n\n240e::/20 # v6\n",
+            &ImportOptions::default(),
+            &c,
+        )
+        .unwrap();
         assert_eq!(src.v4.len(), 1);
         assert_eq!(src.v6.len(), 1);
-        let e = import_cidr_list(b"1.0.1.0/24\n", &ImportOptions::default(), &SourceRecord::default()).unwrap_err();
+        let e = import_cidr_list(
+            b"1.0.1.0/24\n",
+            &ImportOptions::default(),
+            &SourceRecord::default(),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("needs fields"));
         let e = import_cidr_list(b"1.0.1.0/24\nxx\n", &ImportOptions::default(), &c).unwrap_err();
         assert_eq!(e.to_string(), "source: line 2: \"xx\" is not an IP address");
