@@ -379,6 +379,9 @@ end
 
 --- One field of the record for `ip` (by name, e.g. "city"), or nil, err.
 function DB:field(ip, name)
+    if type(ip) ~= "string" then
+        error("ip must be a string", 2)
+    end
     if type(name) ~= "string" then
         error("name must be a string", 2)
     end
@@ -495,7 +498,15 @@ end
 
 
 local function tick(premature, self)
-    if premature or self.replaced then
+    if premature then
+        -- The worker is exiting: take its entry out of the status.
+        local dict = ngx.shared.ipgeo_state
+        if dict then
+            dict:delete("ipgeo:db:" .. self.name .. ":" .. ngx.worker.pid())
+        end
+        return
+    end
+    if self.replaced then
         return
     end
     publish(self)
@@ -575,7 +586,12 @@ function _M.init(conf)
         local opts = clone_tab(spec)
         opts.path = nil
         opts.name = name
-        local db, err = _M.open(spec.path, opts)
+        local ok, db, err = pcall(_M.open, spec.path, opts)
+        if not ok then
+            -- A misused option: name the database, not this file.
+            error("ipgeo.init: database " .. tostring(name) .. ": "
+                  .. tostring(db):gsub("^[^:]+:%d+: ", ""), 2)
+        end
         if not db then
             error("ipgeo.init: cannot open database " .. tostring(name) .. ": " .. err, 2)
         end
