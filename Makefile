@@ -96,9 +96,10 @@ bench: bench-rust    ## every benchmark
 bench-rust: data     ## criterion benchmarks of the table (DB-IP City Lite)
 	IPGEO_DATA=$(abspath $(DATA)) $(CARGO) bench --bench lookup
 
-fuzz:                ## run the fuzz targets for 10 minutes each (nightly, cargo-fuzz)
-	cd fuzz && for t in table_open mmdb_import; do \
-	    cargo +nightly fuzz run $$t -- -max_total_time=600 || exit 1; done
+fuzz: build          ## run the fuzz targets for 10 minutes each (nightly, cargo-fuzz)
+	fuzz/seed-corpus.sh
+	cd fuzz && cargo +nightly fuzz run mmdb_import -- -max_len=262144 -timeout=10 -max_total_time=600
+	cd fuzz && cargo +nightly fuzz run table_open -- -max_len=2500000 -timeout=10 -max_total_time=600
 
 run: deps data       ## install, build, fetch data, serve the API on 127.0.0.1:8080
 	util/run.sh start $(abspath $(DEFAULT_TABLE))

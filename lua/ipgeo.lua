@@ -7,14 +7,10 @@
 local cdefs = require "ipgeo.cdefs"
 local ffi = require "ffi"
 local ok_new, new_tab = pcall(require, "table.new")
-local ok_clear, clear_tab = pcall(require, "table.clear")
 local ok_clone, clone_tab = pcall(require, "table.clone")
 
 if not ok_new then
     new_tab = function() return {} end
-end
-if not ok_clear then
-    clear_tab = function(t) for k in pairs(t) do t[k] = nil end end
 end
 if not ok_clone then
     clone_tab = function(t)
@@ -158,29 +154,41 @@ local function build_record(self, ref)
 end
 
 
+-- Records cached per worker in two generations: the current one, and the
+-- one before it, whose entries move back into the current one when used.
+-- When the current generation holds half of cache_size records it becomes
+-- the old one, so at most cache_size records are kept and the records in
+-- use survive a turnover (a least-recently-used approximation without
+-- per-hit bookkeeping).
 local function cached_record(self, ref)
-    local cache = self.cache
-    local rec = cache[ref]
+    local rec = self.cache[ref]
     if rec then
         return rec
     end
-    rec = build_record(self, ref)
+    local old = self.old
+    rec = old and old[ref]
     if not rec then
-        return nil
+        rec = build_record(self, ref)
+        if not rec then
+            return nil
+        end
     end
     local n = self.cached + 1
-    if n > self.cache_size then
-        clear_tab(cache)
+    if n > self.half then
+        -- (With cache_size 1 there is no room for an old generation.)
+        self.old = self.cache_size > 1 and self.cache or nil
+        self.cache = {}
         n = 1
     end
     self.cached = n
-    cache[ref] = rec
+    self.cache[ref] = rec
     return rec
 end
 
 
 local function flush(self)
-    clear_tab(self.cache)
+    self.cache = {}
+    self.old = nil
     self.cached = 0
 end
 
@@ -269,7 +277,9 @@ function _M.open(path, opts)
         ptr = ffi_cast("const ipgeo_db_t *", handle:ptr()),
         check_interval = opts.check_interval or DEFAULT_CHECK_INTERVAL,
         cache_size = opts.cache_size or DEFAULT_CACHE_SIZE,
+        half = math.max(1, math.floor((opts.cache_size or DEFAULT_CACHE_SIZE) / 2)),
         cache = {},
+        old = nil,
         cached = 0,
         languages = opts.languages or info.languages,
         opened_at = ngx and ngx.now() or os.time(),
@@ -402,7 +412,11 @@ end
 function DB:info()
     local info = self.handle:info()
     info.name = self.name
-    info.cached_records = self.cached
+    local old = 0
+    for _ in pairs(self.old or {}) do
+        old = old + 1
+    end
+    info.cached_records = self.cached + old
     info.cache_size = self.cache_size
     info.check_interval = self.check_interval
     info.last_reload = self.last_reload

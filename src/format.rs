@@ -87,6 +87,9 @@ pub const V4_ENTRY: usize = 6;
 pub const V6_ENTRY: usize = 10;
 /// Size of an IPv6 low entry: `u64` low half of the start, `u32` record.
 pub const V6_LOW_ENTRY: usize = 12;
+/// Size of a country directory entry: `u32` first record reference, two
+/// code bytes, two zero bytes.
+pub const COUNTRY_ENTRY: usize = 8;
 /// Size of an alias entry: `u128` prefix, `u8` length, 15 bytes of zeros.
 pub const ALIAS_ENTRY: usize = 32;
 /// Size of a column entry.
@@ -128,11 +131,15 @@ pub enum Kind {
     V4Slots = 14,
     /// IPv6 slot directory.
     V6Slots = 15,
+    /// Country directory: records are grouped by country code; each
+    /// [`COUNTRY_ENTRY`]-byte entry is the first record reference of a run
+    /// (rising) and its two-letter code (zeros: none).
+    Countries = 16,
 }
 
 impl Kind {
     /// Every kind, in file order.
-    pub const ALL: [Kind; 15] = [
+    pub const ALL: [Kind; 16] = [
         Kind::Meta,
         Kind::Columns,
         Kind::Strings,
@@ -148,6 +155,7 @@ impl Kind {
         Kind::Aliases,
         Kind::V4Slots,
         Kind::V6Slots,
+        Kind::Countries,
     ];
 
     /// The kind with this number.
@@ -173,6 +181,7 @@ impl Kind {
             Kind::Aliases => "aliases",
             Kind::V4Slots => "v4_slots",
             Kind::V6Slots => "v6_slots",
+            Kind::Countries => "countries",
         }
     }
 
@@ -190,6 +199,7 @@ impl Kind {
             | Kind::V4Slots
             | Kind::V6Slots => 4,
             Kind::V4Ranges => V4_ENTRY,
+            Kind::Countries => COUNTRY_ENTRY,
             Kind::V6Ranges => V6_ENTRY,
             Kind::V6Low => V6_LOW_ENTRY,
             Kind::Aliases => ALIAS_ENTRY,

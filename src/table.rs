@@ -208,6 +208,8 @@ pub struct Table<S: AsRef<[u8]>> {
     splits: Sec,
     low: Sec,
     aliases: Vec<(u128, u8)>,
+    /// Country directory: (first record reference of a run, code).
+    countries: Vec<(u32, [u8; 2])>,
     sections: Vec<(Kind, Sec)>,
 }
 
@@ -463,6 +465,7 @@ impl<S: AsRef<[u8]>> Table<S> {
             splits,
             low,
             aliases: Vec::new(),
+            countries: Vec::new(),
             sections: Vec::new(),
         };
         t.v4 = t.check_family(
@@ -492,6 +495,23 @@ impl<S: AsRef<[u8]>> Table<S> {
                 ));
             }
             t.aliases.push((prefix, len));
+        }
+        if let Ok(cs) = get(Kind::Countries) {
+            let b = t.buf.as_ref();
+            for i in 0..cs.len / format::COUNTRY_ENTRY {
+                let e = cs.off + i * format::COUNTRY_ENTRY;
+                let r = read_u32(b, e).unwrap_or(0);
+                let cc = [b[e + 4], b[e + 5]];
+                if !t.rec_in_bounds(r)
+                    || r == format::REC_NONE
+                    || t.countries.last().is_some_and(|l| l.0 >= r)
+                {
+                    return corrupt(format!(
+                        "section countries: entry {i} at offset {e} is out of order or range"
+                    ));
+                }
+                t.countries.push((r, cc));
+            }
         }
         t.sections = sections;
         Ok(t)
@@ -1097,6 +1117,24 @@ impl<S: AsRef<[u8]>> Table<S> {
         (depth, i.unwrap_or(0).saturating_sub(e as usize))
     }
 
+    /// The two-letter country code of record `r` from the country directory,
+    /// without reading the record; `None` if the record has none, or the
+    /// table has no directory ([`Table::has_country_directory`]).
+    #[inline]
+    pub fn country_of(&self, r: u32) -> Option<[u8; 2]> {
+        let i = self
+            .countries
+            .partition_point(|c| c.0 <= r)
+            .checked_sub(1)?;
+        let cc = self.countries[i].1;
+        (cc != [0, 0]).then_some(cc)
+    }
+
+    /// Whether the table groups its records by country code.
+    pub fn has_country_directory(&self) -> bool {
+        !self.countries.is_empty()
+    }
+
     /// The record behind a reference from [`Table::find_v4_ref`] or
     /// [`Table::find_v6_ref`]; `None` for [`format::REC_NONE`] or a reference
     /// outside the records.
@@ -1147,6 +1185,7 @@ impl<S: AsRef<[u8]>> Table<S> {
             columns: &self.columns,
             checksum: self.meta.checksum,
             aliases: &self.aliases,
+            countries: &self.countries,
         }
     }
 }
@@ -1183,6 +1222,7 @@ pub(crate) struct Parts<'a> {
     pub columns: &'a [Column],
     pub checksum: u64,
     pub aliases: &'a [(u128, u8)],
+    pub countries: &'a [(u32, [u8; 2])],
 }
 
 /// What [`Table::verify`] counted.

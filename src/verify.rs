@@ -126,6 +126,21 @@ pub(crate) fn verify<S: AsRef<[u8]>>(t: &Table<S>) -> Result<VerifyReport, Table
         }
         record_starts.insert(pos / 4);
         report.records += 1;
+        // The country directory agrees with the record's country code.
+        if !p.countries.is_empty() {
+            let r = (pos / 4) as u32;
+            let dir = t.country_of(r);
+            let own = t
+                .record(r)
+                .and_then(|rec| rec.get_str(crate::field::Field::CountryCode))
+                .map(str::as_bytes);
+            let own2 = own.filter(|s| s.len() == 2).map(|s| [s[0], s[1]]);
+            if dir != own2 {
+                return corrupt(format!(
+                    "section countries: record at offset {at} has country {own:?}, the directory says {dir:?}"
+                ));
+            }
+        }
         pos = slot - roff;
     }
     let rec_ok = |r: u32| r == format::REC_NONE || record_starts.contains(r as usize);
@@ -245,6 +260,13 @@ pub(crate) fn verify<S: AsRef<[u8]>>(t: &Table<S>) -> Result<VerifyReport, Table
     }
     report.v6_low = nlow;
     report.v6_splits = (p.splits.1 / 4).saturating_sub(1);
+    for (i, (r, _)) in p.countries.iter().enumerate() {
+        if !record_starts.contains(*r as usize) {
+            return corrupt(format!(
+                "section countries: entry {i} refers to {r:#x}, not a record"
+            ));
+        }
+    }
     for w in p.aliases.windows(2) {
         if w[0] >= w[1] {
             return corrupt("section aliases: entries are not sorted and unique".into());

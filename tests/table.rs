@@ -142,6 +142,12 @@ fn same(table: &Table<Vec<u8>>, src: &Source, ip: IpAddr) {
         (None, None) => assert_eq!(fast, 0, "{ip}"),
         (Some(w), Some(h)) => {
             assert_eq!(fast, h.record.id(), "{ip}");
+            // The country directory agrees with the record.
+            let cc = h
+                .record
+                .get_str(Field::CountryCode)
+                .map(|s| [s.as_bytes()[0], s.as_bytes()[1]]);
+            assert_eq!(table.country_of(fast), cc, "{ip}");
             for (f, l, v) in &w.values {
                 let col = table
                     .columns()

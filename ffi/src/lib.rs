@@ -196,16 +196,14 @@ pub unsafe extern "C" fn ipgeo_lookup_net(
         let Some(hit) = l.table.lookup(a.into()) else {
             return 0;
         };
-        let text = hit.network.to_string();
-        if text.len() > cap {
+        // SAFETY: the caller guarantees `cap` writable bytes at `net`.
+        let out = unsafe { std::slice::from_raw_parts_mut(net.cast::<u8>(), cap) };
+        let mut cur = std::io::Cursor::new(out);
+        if std::io::Write::write_fmt(&mut cur, format_args!("{}", hit.network)).is_err() {
             return ERR_BUFFER;
         }
-        // SAFETY: `net` has `cap >= text.len()` writable bytes; the regions
-        // cannot overlap (`text` is ours).
-        unsafe {
-            std::ptr::copy_nonoverlapping(text.as_ptr(), net.cast::<u8>(), text.len());
-            *net_len = text.len();
-        }
+        // SAFETY: `net_len` is writable (checked non-null above).
+        unsafe { *net_len = cur.position() as usize };
         hit.record.id() as i32
     })
 }

@@ -82,9 +82,28 @@ pub fn write(input: &TableInput<'_>) -> Result<(Vec<u8>, WriteStats), BuildError
     let mut strings = StringPool::default();
     let mut records = RecordWriter::new(&columns);
     let mut refs = vec![format::REC_NONE; input.records.len()];
-    for (i, rec) in input.records.iter().enumerate() {
-        if used[i] {
-            refs[i] = records.add(rec, &mut strings)?;
+    // Records grouped by country code, so that a country is known from a
+    // record reference alone (the `countries` section).
+    let cc_of = |i: usize| -> [u8; 2] {
+        match input.records[i]
+            .get(Field::CountryCode, None)
+            .and_then(Value::as_str)
+        {
+            Some(s) if s.len() == 2 => [s.as_bytes()[0], s.as_bytes()[1]],
+            _ => [0, 0],
+        }
+    };
+    let mut order: Vec<usize> = (0..input.records.len()).filter(|&i| used[i]).collect();
+    order.sort_by_key(|&i| (cc_of(i), i));
+    let mut countries: Vec<(u32, [u8; 2])> = Vec::new();
+    for i in order {
+        let r = records.add(&input.records[i], &mut strings)?;
+        refs[i] = r;
+        let cc = cc_of(i);
+        // Deduplicated records may reuse an earlier reference; only new
+        // ones open a run.
+        if countries.last().map(|c| c.1) != Some(cc) && countries.last().is_none_or(|c| r > c.0) {
+            countries.push((r, cc));
         }
     }
 
@@ -153,6 +172,15 @@ pub fn write(input: &TableInput<'_>) -> Result<(Vec<u8>, WriteStats), BuildError
         }),
         (Kind::V6Splits, u32_bytes(&v6s.splits)),
         (Kind::V6Low, entries64(&v6s.low)),
+        (Kind::Countries, {
+            let mut b = Vec::with_capacity(countries.len() * format::COUNTRY_ENTRY);
+            for (r, cc) in &countries {
+                b.extend_from_slice(&r.to_le_bytes());
+                b.extend_from_slice(cc);
+                b.extend_from_slice(&[0, 0]);
+            }
+            b
+        }),
         (Kind::Aliases, {
             let mut aliases = input.aliases.to_vec();
             if !aliases.contains(&Alias::MAPPED) {

@@ -514,9 +514,13 @@ mod tests {
             }
             complete_tree(9, &leaves, &data)
         };
-        // 512 * 4 * 4000 = 8 MB of work: fine.
-        let src = import_mmdb(&file(4), &opts()).unwrap();
-        assert_eq!((src.records.len(), src.v4.len()), (512, 512));
+        // 512 * 4 * 4000 = 8 MB of work: fine (every record decodes; the
+        // records, arrays, carry no field ipgeo reads, so the import then
+        // stops for that reason alone).
+        match import_mmdb(&file(4), &opts()) {
+            Err(MmdbError::NoKnownFields(_)) => {}
+            other => panic!("{other:?}"),
+        }
         // 512 * 16 * 4000 = 32 MB from a 40 kB file: refused.
         let bytes = file(16);
         let e = import_mmdb(&bytes, &opts()).unwrap_err();
