@@ -127,7 +127,9 @@ local function build_record(self, ref)
             val = tonumber(v.num)
         end
         local field = col.field
-        if col.lang then
+        if col.hidden then -- luacheck: ignore 542
+            -- bookkeeping (_sources): not part of the answer
+        elseif col.lang then
             if self.multilingual then
                 names = names or new_tab(0, 4)
                 local t = names[field]
@@ -204,6 +206,7 @@ local function describe_columns(self, langs)
     local multilingual = false
     local seen = {}
     for _, c in ipairs(cols) do
+        c.hidden = str_sub(c.field, 1, 1) == "_"
         if c.lang then
             c.rank = pref[c.lang] or (100 + c.lang_index)
             if seen[c.field] then

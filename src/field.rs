@@ -51,6 +51,10 @@ pub enum Field {
     Timezone = 17,
     /// Postal code.
     PostalCode = 18,
+    /// Hidden: which source answered each field group, four bits each (see
+    /// `build::merge::provenance_of`). Written only by multi-source builds;
+    /// not part of answers.
+    Sources = 19,
 }
 
 /// The type of a field's values.
@@ -68,7 +72,7 @@ pub enum FieldKind {
 
 impl Field {
     /// Every field, in id order.
-    pub const ALL: [Field; 19] = [
+    pub const ALL: [Field; 20] = [
         Field::CountryCode,
         Field::Country,
         Field::ContinentCode,
@@ -88,6 +92,7 @@ impl Field {
         Field::AccuracyRadius,
         Field::Timezone,
         Field::PostalCode,
+        Field::Sources,
     ];
 
     /// The field's id in tables.
@@ -122,6 +127,7 @@ impl Field {
             Field::AccuracyRadius => "accuracy_radius",
             Field::Timezone => "timezone",
             Field::PostalCode => "postal_code",
+            Field::Sources => "_sources",
         }
     }
 
@@ -136,10 +142,15 @@ impl Field {
             Field::Country | Field::Continent | Field::Province | Field::City | Field::District => {
                 FieldKind::Name
             }
-            Field::Asn | Field::AccuracyRadius => FieldKind::U32,
+            Field::Asn | Field::AccuracyRadius | Field::Sources => FieldKind::U32,
             Field::Latitude | Field::Longitude => FieldKind::Float,
             _ => FieldKind::Str,
         }
+    }
+
+    /// Whether the field is bookkeeping rather than part of an answer.
+    pub fn is_hidden(self) -> bool {
+        self == Field::Sources
     }
 
     /// Whether the field is a localised name.

@@ -32,10 +32,14 @@ enum Cmd {
     Build {
         /// The table to write (written to a temporary file, then renamed).
         #[arg(short, long)]
-        output: PathBuf,
-        /// Languages to keep for names, primary first.
-        #[arg(long, default_value = "en,zh-CN", value_delimiter = ',')]
-        lang: Vec<String>,
+        output: Option<PathBuf>,
+        /// A build spec (TOML): sources, languages and per-field, per-country
+        /// priorities (see the README). Replaces INPUTs.
+        #[arg(long, conflicts_with = "inputs")]
+        spec: Option<PathBuf>,
+        /// Languages to keep for names, primary first [default: en,zh-CN].
+        #[arg(long, value_delimiter = ',')]
+        lang: Option<Vec<String>>,
         /// A description stored in the metadata.
         #[arg(long)]
         description: Option<String>,
@@ -56,7 +60,7 @@ enum Cmd {
         #[arg(short, long)]
         quiet: bool,
         /// The sources.
-        #[arg(required = true)]
+        #[arg(required_unless_present = "spec")]
         inputs: Vec<String>,
     },
     /// Look addresses up; prints one JSON object per address.
@@ -70,6 +74,9 @@ enum Cmd {
         /// Add a `names` object with every stored language.
         #[arg(long)]
         all_languages: bool,
+        /// Add a `sources` object: which source answered each field group.
+        #[arg(long)]
+        explain: bool,
         /// Addresses.
         addrs: Vec<String>,
     },
@@ -113,6 +120,7 @@ fn main() -> ExitCode {
     let result = match cli.cmd {
         Cmd::Build {
             output,
+            spec,
             lang,
             description,
             attribution,
@@ -122,9 +130,10 @@ fn main() -> ExitCode {
             quiet,
             inputs,
         } => cmd_build(
-            &output,
+            output,
+            spec,
             BuildOptions {
-                languages: lang,
+                languages: lang.unwrap_or_default(),
                 policy: None,
                 bucket_target,
                 description,
@@ -138,8 +147,9 @@ fn main() -> ExitCode {
         Cmd::Lookup {
             table,
             all_languages,
+            explain,
             addrs,
-        } => cmd_lookup(&table, all_languages, &addrs),
+        } => cmd_lookup(&table, all_languages, explain, &addrs),
         Cmd::Info { table, json } => cmd_info(&table, json),
         Cmd::Verify {
             table,
@@ -188,24 +198,46 @@ impl Drop for Progress {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn cmd_build(
-    output: &std::path::Path,
-    opts: BuildOptions,
+    output: Option<PathBuf>,
+    spec: Option<PathBuf>,
+    mut opts: BuildOptions,
     report_path: Option<PathBuf>,
     quiet: bool,
     inputs: &[String],
 ) -> Res {
     let t0 = Instant::now();
+    let mut specs: Vec<InputSpec> = Vec::new();
+    let mut output = output;
+    if let Some(path) = spec {
+        let spec = ipgeo::build::spec::Spec::load(&path)?;
+        opts.policy = Some(spec.policy()?);
+        if opts.languages.is_empty() {
+            opts.languages = spec.languages.clone().unwrap_or_default();
+        }
+        opts.description = opts.description.or(spec.description.clone());
+        opts.attribution = opts.attribution.or(spec.attribution.clone());
+        output = output.or(spec.output.clone());
+        specs = spec.inputs();
+    } else {
+        for input in inputs {
+            specs.push(InputSpec::parse(input)?);
+        }
+    }
+    if opts.languages.is_empty() {
+        opts.languages = vec!["en".into(), "zh-CN".into()];
+    }
+    let output = output.ok_or("no output: give -o OUT (or `output` in the spec)")?;
     let progress = Progress::new(quiet);
-    let mut sources = Vec::with_capacity(inputs.len());
-    for input in inputs {
-        let spec = InputSpec::parse(input)?;
+    let mut sources = Vec::with_capacity(specs.len());
+    for spec in &specs {
         progress.stage(format!("importing {}", spec.path.display()));
-        sources.push(import::import(&spec, &opts.languages).map_err(|e| e.to_string())?);
+        sources.push(import::import(spec, &opts.languages).map_err(|e| e.to_string())?);
     }
     progress.stage("merging and writing".into());
     let (bytes, report) = build::build(&sources, &opts).map_err(|e| e.to_string())?;
-    build::write_atomic(output, &bytes).map_err(|e| e.to_string())?;
+    build::write_atomic(&output, &bytes).map_err(|e| e.to_string())?;
     drop(progress);
     let secs = t0.elapsed().as_secs_f64();
     let peak = peak_rss_kib();
@@ -247,9 +279,25 @@ fn open(path: &std::path::Path) -> Result<MappedTable, String> {
     Table::open_file(path).map_err(|e| e.to_string())
 }
 
-fn cmd_lookup(path: &std::path::Path, all_languages: bool, addrs: &[String]) -> Res {
+fn cmd_lookup(path: &std::path::Path, all_languages: bool, explain: bool, addrs: &[String]) -> Res {
     let table = open(path)?;
     let langs = table.meta().languages.clone();
+    let source_names: Vec<String> = table
+        .meta()
+        .json
+        .get("sources")
+        .and_then(|s| s.as_array())
+        .map(|a| {
+            a.iter()
+                .map(|s| {
+                    s.get("name")
+                        .and_then(|n| n.as_str())
+                        .unwrap_or("?")
+                        .to_string()
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     let mut bad = false;
@@ -270,6 +318,12 @@ fn cmd_lookup(path: &std::path::Path, all_languages: bool, addrs: &[String]) -> 
                     Some(hit) => {
                         obj.insert("network".into(), hit.network.to_string().into());
                         obj.extend(hit.record.to_json_with(&langs, all_languages));
+                        if explain {
+                            obj.insert(
+                                "sources".into(),
+                                explain_sources(&hit.record, &source_names).into(),
+                            );
+                        }
                     }
                 },
             }
@@ -295,6 +349,42 @@ fn cmd_lookup(path: &std::path::Path, all_languages: bool, addrs: &[String]) -> 
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Which source answered each field group of a record (multi-source
+/// tables), or the only source's name for every group present.
+fn explain_sources(
+    rec: &ipgeo::table::Record<'_>,
+    names: &[String],
+) -> serde_json::Map<String, serde_json::Value> {
+    use ipgeo::build::merge::{provenance_of, Target, GROUPS, NETWORK};
+    let mut out = serde_json::Map::new();
+    let word = match rec.get(ipgeo::Field::Sources) {
+        Some(ipgeo::table::ValueRef::U32(w)) => Some(w),
+        _ => None,
+    };
+    let targets = (0..GROUPS.len())
+        .map(|i| (GROUPS[i].name, Target::Group(i), GROUPS[i].fields.to_vec()))
+        .chain(
+            NETWORK
+                .iter()
+                .map(|f| (f.name(), Target::Network(*f), vec![*f])),
+        );
+    for (name, target, fields) in targets {
+        if !fields.iter().any(|f| rec.get(*f).is_some()) {
+            continue;
+        }
+        let src = match word {
+            Some(w) => provenance_of(w, target).and_then(|i| names.get(i).cloned()),
+            None if names.len() == 1 => names.first().cloned(),
+            None => None,
+        };
+        out.insert(
+            name.to_string(),
+            src.map_or(serde_json::Value::Null, serde_json::Value::from),
+        );
+    }
+    out
 }
 
 fn cmd_info(path: &std::path::Path, json: bool) -> Res {

@@ -1470,7 +1470,7 @@ impl<'t> Record<'t> {
         all_languages: bool,
     ) -> serde_json::Map<String, serde_json::Value> {
         let mut m = serde_json::Map::new();
-        for f in Field::ALL {
+        for f in Field::ALL.into_iter().filter(|f| !f.is_hidden()) {
             if let Some(v) = self.get(f) {
                 m.insert(f.name().to_string(), v.to_json());
             }

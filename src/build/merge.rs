@@ -74,55 +74,162 @@ pub fn resolve_overlaps(ivs: &mut Vec<Interval>) -> Result<(), BuildError> {
     Ok(())
 }
 
-/// Field groups, from the coarsest location to the finest. A finer group is
-/// only ever taken from a source that agrees with the coarser choices, so a
-/// merge never pairs a city with a province it is not in.
-const COUNTRY: &[Field] = &[
-    Field::CountryCode,
-    Field::Country,
-    Field::ContinentCode,
-    Field::Continent,
-];
-const PROVINCE: &[Field] = &[Field::Province, Field::ProvinceCode];
-const CITY: &[Field] = &[
-    Field::City,
-    Field::CityCode,
-    Field::Latitude,
-    Field::Longitude,
-    Field::AccuracyRadius,
-    Field::PostalCode,
-    Field::Timezone,
-];
-const DISTRICT: &[Field] = &[Field::District, Field::DistrictCode];
-/// Fields about the network rather than the place: each is taken from the
-/// first source that has it.
-const NETWORK: &[Field] = &[Field::Isp, Field::Organization, Field::Asn, Field::AsnOrg];
+/// A group of location fields, from the coarsest to the finest: its key
+/// fields (a code and names) identify the place; its other fields describe
+/// it. A finer group is only ever taken from a source that agrees with the
+/// coarser choices, so a merge never pairs a city with a province it is not
+/// in.
+pub struct Group {
+    /// The group's name in build specs and `--explain`.
+    pub name: &'static str,
+    /// The code field.
+    pub code: Field,
+    /// The name field.
+    pub name_field: Field,
+    /// Every field of the group.
+    pub fields: &'static [Field],
+}
 
-/// Which sources answer, in which order.
+/// The location groups, coarsest first.
+pub const GROUPS: [Group; 4] = [
+    Group {
+        name: "country",
+        code: Field::CountryCode,
+        name_field: Field::Country,
+        fields: &[
+            Field::CountryCode,
+            Field::Country,
+            Field::ContinentCode,
+            Field::Continent,
+        ],
+    },
+    Group {
+        name: "province",
+        code: Field::ProvinceCode,
+        name_field: Field::Province,
+        fields: &[Field::Province, Field::ProvinceCode],
+    },
+    Group {
+        name: "city",
+        code: Field::CityCode,
+        name_field: Field::City,
+        fields: &[
+            Field::City,
+            Field::CityCode,
+            Field::Latitude,
+            Field::Longitude,
+            Field::AccuracyRadius,
+            Field::PostalCode,
+            Field::Timezone,
+        ],
+    },
+    Group {
+        name: "district",
+        code: Field::DistrictCode,
+        name_field: Field::District,
+        fields: &[Field::District, Field::DistrictCode],
+    },
+];
+
+/// Fields about the network rather than the place: each is taken from the
+/// first source (in policy order) that has it.
+pub const NETWORK: [Field; 4] = [Field::Isp, Field::Organization, Field::Asn, Field::AsnOrg];
+
+/// What a rule of a policy applies to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// A location group, by index into [`GROUPS`].
+    Group(usize),
+    /// A network field.
+    Network(Field),
+}
+
+impl Target {
+    /// The target called `name`: a group name or a network field name.
+    pub fn from_name(name: &str) -> Option<Target> {
+        if let Some(i) = GROUPS.iter().position(|g| g.name == name) {
+            return Some(Target::Group(i));
+        }
+        Field::from_name(name)
+            .filter(|f| NETWORK.contains(f))
+            .map(Target::Network)
+    }
+
+    /// Its nibble in a provenance word.
+    fn slot(self) -> u32 {
+        match self {
+            Target::Group(i) => i as u32,
+            Target::Network(f) => 4 + NETWORK.iter().position(|n| *n == f).unwrap_or(0) as u32,
+        }
+    }
+}
+
+/// The provenance word of a record with no sources: every nibble 0xF.
+pub const NO_PROVENANCE: u32 = u32::MAX;
+
+/// The source index (0-14) that answered `target` in a provenance word.
+pub fn provenance_of(word: u32, target: Target) -> Option<usize> {
+    let v = (word >> (4 * target.slot())) & 0xF;
+    (v != 0xF).then_some(v as usize)
+}
+
+/// A per-country exception: for addresses of `countries` (empty: all),
+/// `targets` are answered by `order`.
+#[derive(Clone, Debug, Default)]
+pub struct Rule {
+    /// ISO country codes (as the country group chose them).
+    pub countries: Vec<String>,
+    /// Groups and network fields the rule orders.
+    pub targets: Vec<Target>,
+    /// Sources, first first; sources not listed do not answer these.
+    pub order: Vec<usize>,
+}
+
+/// Which sources answer which fields, in which order.
 #[derive(Clone, Debug, Default)]
 pub struct Policy {
-    /// Source order for every field (indexes into the source list).
+    /// Source order for every field without a rule (indexes into the
+    /// source list); the country group always uses it.
     pub default_order: Vec<usize>,
+    /// Exceptions, the first matching one applies.
+    pub rules: Vec<Rule>,
+    /// Record, per record, which source answered each group (a hidden
+    /// `_sources` value, for `ipgeo lookup --explain`).
+    pub provenance: bool,
 }
 
 impl Policy {
-    /// Sources in command-line order.
+    /// Sources in command-line order; provenance when there are several.
     pub fn in_order(n: usize) -> Policy {
         Policy {
             default_order: (0..n).collect(),
+            rules: Vec::new(),
+            provenance: n > 1,
         }
     }
 
-    fn order(&self) -> &[usize] {
+    /// The order for `target` at an address whose country is `cc`.
+    pub fn order_for(&self, target: Target, cc: Option<&str>) -> &[usize] {
+        for r in &self.rules {
+            let country_ok =
+                r.countries.is_empty() || cc.is_some_and(|c| r.countries.iter().any(|x| x == c));
+            if country_ok && r.targets.contains(&target) {
+                return &r.order;
+            }
+        }
         &self.default_order
     }
 }
 
-/// Whether two records agree on a group: they share at least one value of the
-/// group's fields (same field and language) and no shared value differs.
-fn agree(a: &SourceRecord, b: &SourceRecord, group: &[Field]) -> bool {
+/// Whether two records name the same place for `group`: by code when both
+/// have one, else by a name in a language both have. No shared evidence is
+/// no agreement.
+fn agree(a: &SourceRecord, b: &SourceRecord, group: &Group) -> bool {
+    if let (Some(x), Some(y)) = (a.get(group.code, None), b.get(group.code, None)) {
+        return x == y;
+    }
     let mut shared = false;
-    for (f, l, v) in a.values.iter().filter(|(f, _, _)| group.contains(f)) {
+    for (f, l, v) in a.values.iter().filter(|(f, _, _)| *f == group.name_field) {
         if let Some(w) = b.get(*f, *l) {
             if w != v {
                 return false;
@@ -133,65 +240,98 @@ fn agree(a: &SourceRecord, b: &SourceRecord, group: &[Field]) -> bool {
     shared
 }
 
-fn has_any(r: &SourceRecord, group: &[Field]) -> bool {
-    r.values.iter().any(|(f, _, _)| group.contains(f))
+fn has_any(r: &SourceRecord, fields: &[Field]) -> bool {
+    r.values.iter().any(|(f, _, _)| fields.contains(f))
 }
 
 /// Combines the records that several sources give for one address range.
 ///
-/// `recs[i]` is source `i`'s record, if it covers the range. For each group
-/// of location fields (country, province, city, district) the first source
-/// in policy order that has the group is chosen; each field of the group is
-/// then filled from that source, or failing that from a later source that
-/// agrees with it on the group. A finer group is only taken from sources
-/// that agree with every coarser group chosen. Network fields (ISP, ASN,
-/// organisation) are filled independently, first source first.
-pub fn combine(recs: &[Option<&SourceRecord>], policy: &Policy) -> SourceRecord {
-    let order: Vec<&SourceRecord> = policy
-        .order()
-        .iter()
-        .filter_map(|&i| recs.get(i).copied().flatten())
-        .collect();
-    if order.len() == 1 {
-        return order[0].clone();
-    }
+/// `recs[i]` is source `i`'s record, if it covers the range. The country
+/// group comes from the first source in the default order that has one.
+/// Each finer group (province, city, district) comes from the first source,
+/// in the order the policy gives for that group and the chosen country,
+/// that has the group and agrees with every coarser group chosen; its
+/// fields are completed from later sources that agree with it (for example
+/// a name in another language). Network fields (ISP, ASN, organisation) are
+/// each taken from the first source in their order that has them. Returns
+/// the record and its provenance word (see [`provenance_of`]).
+pub fn combine(recs: &[Option<&SourceRecord>], policy: &Policy) -> (SourceRecord, u32) {
     let mut out = SourceRecord::default();
-    let mut anchors: Vec<(&[Field], &SourceRecord)> = Vec::new();
-    for group in [COUNTRY, PROVINCE, CITY, DISTRICT] {
-        let eligible: Vec<&SourceRecord> = order
+    let mut prov = NO_PROVENANCE;
+    let set_prov = |prov: &mut u32, target: Target, src: usize| {
+        if src < 0xF {
+            let shift = 4 * target.slot();
+            *prov = (*prov & !(0xF << shift)) | ((src as u32) << shift);
+        }
+    };
+    let rec_of = |i: usize| recs.get(i).copied().flatten();
+    let mut cc: Option<String> = None;
+    // Chosen source per group so far.
+    let mut anchors: Vec<(usize, usize)> = Vec::new(); // (group index, source)
+    for (gi, group) in GROUPS.iter().enumerate() {
+        let order = policy.order_for(Target::Group(gi), cc.as_deref());
+        let eligible: Vec<usize> = order
             .iter()
             .copied()
-            .filter(|r| {
-                anchors
-                    .iter()
-                    .all(|(g, a)| std::ptr::eq(*a, *r) || agree(a, r, g))
+            .filter(|&i| rec_of(i).is_some())
+            .filter(|&i| {
+                anchors.iter().all(|&(ag, a)| {
+                    a == i || agree(rec_of(a).unwrap(), rec_of(i).unwrap(), &GROUPS[ag])
+                })
             })
             .collect();
-        let Some(chosen) = eligible.iter().copied().find(|r| has_any(r, group)) else {
-            continue;
-        };
-        let helpers = eligible
+        let Some(chosen) = eligible
             .iter()
             .copied()
-            .filter(|r| std::ptr::eq(*r, chosen) || agree(chosen, r, group));
-        for r in helpers {
-            for (f, l, v) in r.values.iter().filter(|(f, _, _)| group.contains(f)) {
+            .find(|&i| has_any(rec_of(i).unwrap(), group.fields))
+        else {
+            continue;
+        };
+        let chosen_rec = rec_of(chosen).unwrap();
+        for i in eligible
+            .iter()
+            .copied()
+            .filter(|&i| i == chosen || agree(chosen_rec, rec_of(i).unwrap(), group))
+        {
+            for (f, l, v) in rec_of(i)
+                .unwrap()
+                .values
+                .iter()
+                .filter(|(f, _, _)| group.fields.contains(f))
+            {
                 if out.get(*f, *l).is_none() {
                     out.values.push((*f, *l, v.clone()));
                 }
             }
         }
-        anchors.push((group, chosen));
+        set_prov(&mut prov, Target::Group(gi), chosen);
+        if gi == 0 {
+            cc = out
+                .get(Field::CountryCode, None)
+                .and_then(|v| v.as_str())
+                .map(str::to_string);
+        }
+        anchors.push((gi, chosen));
     }
-    for r in &order {
-        for (f, l, v) in r.values.iter().filter(|(f, _, _)| NETWORK.contains(f)) {
-            if out.get(*f, *l).is_none() {
-                out.values.push((*f, *l, v.clone()));
+    for f in NETWORK {
+        let target = Target::Network(f);
+        for &i in policy.order_for(target, cc.as_deref()) {
+            let Some(r) = rec_of(i) else { continue };
+            let vals: Vec<_> = r
+                .values
+                .iter()
+                .filter(|(g, _, _)| *g == f)
+                .cloned()
+                .collect();
+            if !vals.is_empty() {
+                out.values.extend(vals);
+                set_prov(&mut prov, target, i);
+                break;
             }
         }
     }
     out.normalize();
-    out
+    (out, prov)
 }
 
 /// Interns merged records: equal records get one id.
@@ -295,7 +435,13 @@ pub fn merge_family(
                             }
                         })
                         .collect();
-                    let id = interner.intern(combine(&recs, policy));
+                    let (mut rec, prov) = combine(&recs, policy);
+                    if policy.provenance && !rec.is_empty() {
+                        rec.values
+                            .push((Field::Sources, None, crate::field::Value::U32(prov)));
+                        rec.normalize();
+                    }
+                    let id = interner.intern(rec);
                     memo.insert(key.clone(), id);
                     id
                 }
@@ -378,6 +524,10 @@ mod tests {
         assert!(resolve_overlaps(&mut vec![iv(5, 4, 0)]).is_err());
     }
 
+    fn str_of<'a>(r: &'a SourceRecord, f: Field, l: Option<u8>) -> Option<&'a str> {
+        r.get(f, l).and_then(|v| v.as_str())
+    }
+
     #[test]
     fn combine_keeps_city_with_its_province() {
         let a = rec(&[(Field::CountryCode, "CN"), (Field::Province, "Beijing")]);
@@ -392,23 +542,95 @@ mod tests {
             (Field::Province, "Beijing"),
             (Field::City, "Beijing"),
         ]);
-        let out = combine(&[Some(&a), Some(&b), Some(&c)], &Policy::in_order(3));
-        assert_eq!(
-            out.get(Field::Province, Some(0)).unwrap().as_str(),
-            Some("Beijing")
-        );
-        assert_eq!(
-            out.get(Field::City, Some(0)).unwrap().as_str(),
-            Some("Beijing")
-        );
-        assert_eq!(out.get(Field::Isp, None).unwrap().as_str(), Some("X"));
+        let (out, prov) = combine(&[Some(&a), Some(&b), Some(&c)], &Policy::in_order(3));
+        assert_eq!(str_of(&out, Field::Province, Some(0)), Some("Beijing"));
+        assert_eq!(str_of(&out, Field::City, Some(0)), Some("Beijing"));
+        assert_eq!(str_of(&out, Field::Isp, None), Some("X"));
+        // Provenance: country and province from a, city from c, isp from b.
+        assert_eq!(provenance_of(prov, Target::Group(0)), Some(0));
+        assert_eq!(provenance_of(prov, Target::Group(1)), Some(0));
+        assert_eq!(provenance_of(prov, Target::Group(2)), Some(2));
+        assert_eq!(provenance_of(prov, Target::Group(3)), None);
+        assert_eq!(provenance_of(prov, Target::Network(Field::Isp)), Some(1));
         // Without c, no city at all rather than Hebei's.
-        let out = combine(&[Some(&a), Some(&b), None], &Policy::in_order(3));
+        let (out, _) = combine(&[Some(&a), Some(&b), None], &Policy::in_order(3));
         assert!(out.get(Field::City, Some(0)).is_none());
         // A source with another country never contributes location fields.
         let d = rec(&[(Field::CountryCode, "US"), (Field::City, "Boston")]);
-        let out = combine(&[Some(&a), Some(&d)], &Policy::in_order(2));
+        let (out, _) = combine(&[Some(&a), Some(&d)], &Policy::in_order(2));
         assert!(out.get(Field::City, Some(0)).is_none());
+    }
+
+    #[test]
+    fn codes_decide_agreement_across_languages() {
+        // Source 0 names the province in language 0, source 1 in language 1;
+        // both carry the GB/T code, so source 1's city may join.
+        let mut a = rec(&[(Field::CountryCode, "CN"), (Field::ProvinceCode, "330000")]);
+        a.push(Field::Province, Some(0), Value::Str("Zhejiang".into()));
+        a.normalize();
+        let mut b = rec(&[
+            (Field::CountryCode, "CN"),
+            (Field::ProvinceCode, "330000"),
+            (Field::CityCode, "330100"),
+        ]);
+        b.push(Field::Province, Some(1), Value::Str("浙江省".into()));
+        b.push(Field::City, Some(1), Value::Str("杭州市".into()));
+        b.normalize();
+        let (out, _) = combine(&[Some(&a), Some(&b)], &Policy::in_order(2));
+        assert_eq!(str_of(&out, Field::Province, Some(0)), Some("Zhejiang"));
+        assert_eq!(str_of(&out, Field::Province, Some(1)), Some("浙江省"));
+        assert_eq!(str_of(&out, Field::City, Some(1)), Some("杭州市"));
+        // Another code: no city from b.
+        let mut c = b.clone();
+        c.values.retain(|(f, _, _)| *f != Field::ProvinceCode);
+        c.push(Field::ProvinceCode, None, Value::Str("320000".into()));
+        c.normalize();
+        let (out, _) = combine(&[Some(&a), Some(&c)], &Policy::in_order(2));
+        assert!(out.get(Field::City, Some(1)).is_none());
+    }
+
+    #[test]
+    fn rules_order_fields_per_country() {
+        let dbip = rec(&[
+            (Field::CountryCode, "CN"),
+            (Field::Province, "P-dbip"),
+            (Field::Isp, "isp-dbip"),
+        ]);
+        let qq = rec(&[
+            (Field::CountryCode, "CN"),
+            (Field::Province, "P-qq"),
+            (Field::Isp, "isp-qq"),
+        ]);
+        let policy = Policy {
+            default_order: vec![0, 1],
+            rules: vec![Rule {
+                countries: vec!["CN".into()],
+                targets: vec![Target::Group(1), Target::Network(Field::Isp)],
+                order: vec![1, 0],
+            }],
+            provenance: true,
+        };
+        let (out, prov) = combine(&[Some(&dbip), Some(&qq)], &policy);
+        assert_eq!(str_of(&out, Field::Province, Some(0)), Some("P-qq"));
+        assert_eq!(str_of(&out, Field::Isp, None), Some("isp-qq"));
+        assert_eq!(provenance_of(prov, Target::Group(0)), Some(0));
+        assert_eq!(provenance_of(prov, Target::Group(1)), Some(1));
+        // Outside CN the default order applies.
+        let us0 = rec(&[(Field::CountryCode, "US"), (Field::Province, "P-dbip")]);
+        let us1 = rec(&[(Field::CountryCode, "US"), (Field::Province, "P-qq")]);
+        let (out, _) = combine(&[Some(&us0), Some(&us1)], &policy);
+        assert_eq!(str_of(&out, Field::Province, Some(0)), Some("P-dbip"));
+        // A rule that leaves a source out: it does not answer those fields.
+        let policy = Policy {
+            rules: vec![Rule {
+                countries: vec![],
+                targets: vec![Target::Network(Field::Isp)],
+                order: vec![1],
+            }],
+            ..policy
+        };
+        let (out, _) = combine(&[Some(&dbip), None], &policy);
+        assert!(out.get(Field::Isp, None).is_none());
     }
 
     #[test]
@@ -421,7 +643,11 @@ mod tests {
         let a = vec![iv(0, 99, 0)];
         let b = vec![iv(50, 149, 0)];
         let mut interner = Interner::default();
-        let out = merge_family(&[(&a, &ra), (&b, &rb)], &Policy::in_order(2), &mut interner);
+        let policy = Policy {
+            provenance: false,
+            ..Policy::in_order(2)
+        };
+        let out = merge_family(&[(&a, &ra), (&b, &rb)], &policy, &mut interner);
         // [0,49] from a alone; [50,99] a+b combined equals b's record, so it
         // coalesces with [100,149] from b alone.
         assert_eq!(out.len(), 2);

@@ -22,6 +22,7 @@
 //! ```
 
 pub mod merge;
+pub mod spec;
 pub mod writer;
 
 use std::fmt;
