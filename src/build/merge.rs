@@ -524,7 +524,7 @@ mod tests {
         assert!(resolve_overlaps(&mut vec![iv(5, 4, 0)]).is_err());
     }
 
-    fn str_of<'a>(r: &'a SourceRecord, f: Field, l: Option<u8>) -> Option<&'a str> {
+    fn str_of(r: &SourceRecord, f: Field, l: Option<u8>) -> Option<&str> {
         r.get(f, l).and_then(|v| v.as_str())
     }
 
