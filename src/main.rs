@@ -319,9 +319,20 @@ fn cmd_lookup(path: &std::path::Path, all_languages: bool, explain: bool, addrs:
                         obj.insert("network".into(), hit.network.to_string().into());
                         obj.extend(hit.record.to_json_with(&langs, all_languages));
                         if explain {
+                            let from_v4 = match ip {
+                                IpAddr::V4(_) => true,
+                                IpAddr::V6(a) => table.is_alias(u128::from(a)),
+                            };
+                            let family = if from_v4 { "v4" } else { "v6" };
+                            let only = table
+                                .meta()
+                                .json
+                                .get("family_source")
+                                .and_then(|f| f.get(family))
+                                .and_then(|v| v.as_str());
                             obj.insert(
                                 "sources".into(),
-                                explain_sources(&hit.record, &source_names).into(),
+                                explain_sources(&hit.record, &source_names, only).into(),
                             );
                         }
                     }
@@ -351,11 +362,12 @@ fn cmd_lookup(path: &std::path::Path, all_languages: bool, explain: bool, addrs:
     })
 }
 
-/// Which source answered each field group of a record (multi-source
-/// tables), or the only source's name for every group present.
+/// Which source answered each field group of a record: from its provenance
+/// word, or, in a family only one source covers, that source.
 fn explain_sources(
     rec: &ipgeo::table::Record<'_>,
     names: &[String],
+    only: Option<&str>,
 ) -> serde_json::Map<String, serde_json::Value> {
     use ipgeo::build::merge::{provenance_of, Target, GROUPS, NETWORK};
     let mut out = serde_json::Map::new();
@@ -374,10 +386,11 @@ fn explain_sources(
         if !fields.iter().any(|f| rec.get(*f).is_some()) {
             continue;
         }
-        let src = match word {
-            Some(w) => provenance_of(w, target).and_then(|i| names.get(i).cloned()),
-            None if names.len() == 1 => names.first().cloned(),
-            None => None,
+        let src = match (word, only) {
+            (Some(w), _) => provenance_of(w, target).and_then(|i| names.get(i).cloned()),
+            (None, Some(o)) => Some(o.to_string()),
+            (None, None) if names.len() == 1 => names.first().cloned(),
+            (None, None) => None,
         };
         out.insert(
             name.to_string(),

@@ -937,6 +937,12 @@ impl<S: AsRef<[u8]>> Table<S> {
         }
     }
 
+    /// Whether the IPv6 address `ip` is answered from the IPv4 data (it lies
+    /// in an alias prefix such as `::ffff:0:0/96`).
+    pub fn is_alias(&self, ip: u128) -> bool {
+        self.alias(ip).is_some()
+    }
+
     /// The alias that covers `ip`: its prefix, length and the IPv4 address.
     #[inline]
     fn alias(&self, ip: u128) -> Option<(u128, u8, u32)> {

@@ -356,12 +356,15 @@ impl Interner {
 }
 
 /// Merges one family's intervals from several sources (each sorted and
-/// disjoint) into final intervals over interned records.
+/// disjoint) into final intervals over interned records. Provenance is
+/// recorded (if the policy asks for it) only when more than one source
+/// covers the family: otherwise every answer has the same, single source.
 pub fn merge_family(
     lists: &[(&[Interval], &[SourceRecord])],
     policy: &Policy,
     interner: &mut Interner,
 ) -> Vec<Interval> {
+    let provenance = policy.provenance && lists.iter().filter(|l| !l.0.is_empty()).count() > 1;
     let mut out: Vec<Interval> = Vec::new();
     let push = |out: &mut Vec<Interval>, start: u128, end: u128, rec: u32| match out.last_mut() {
         Some(last) if last.rec == rec && last.end.checked_add(1) == Some(start) => last.end = end,
@@ -370,7 +373,7 @@ pub fn merge_family(
     // Memoise combinations by the tuple of source record indexes.
     let mut memo: HashMap<Vec<u32>, u32> = HashMap::new();
     let mut single: Vec<Option<u32>> = Vec::new();
-    if lists.len() == 1 {
+    if lists.len() == 1 && policy.rules.is_empty() {
         let (ivs, recs) = lists[0];
         single.resize(recs.len(), None);
         for iv in ivs {
@@ -436,7 +439,7 @@ pub fn merge_family(
                         })
                         .collect();
                     let (mut rec, prov) = combine(&recs, policy);
-                    if policy.provenance && !rec.is_empty() {
+                    if provenance && !rec.is_empty() {
                         rec.values
                             .push((Field::Sources, None, crate::field::Value::U32(prov)));
                         rec.normalize();

@@ -25,12 +25,13 @@ pub mod merge;
 pub mod spec;
 pub mod writer;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::io::Write;
 use std::path::Path;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use crate::source::{Alias, Source};
+use crate::source::{Alias, Interval, Source};
 pub use merge::Policy;
 pub use writer::WriteStats;
 
@@ -147,24 +148,42 @@ pub fn build(
                     s.name, iv.start, iv.end
                 )));
             }
-            let mut ivs = list.clone();
-            merge::resolve_overlaps(&mut ivs)?;
-            out.push(ivs);
+            // Sorted, disjoint lists (every MMDB, xdb, ipdb source) are used
+            // as they are; others are copied and resolved.
+            if list.windows(2).all(|w| w[0].end < w[1].start)
+                && list.iter().all(|iv| iv.start <= iv.end)
+            {
+                out.push(Cow::Borrowed(list.as_slice()));
+            } else {
+                let mut ivs = list.clone();
+                merge::resolve_overlaps(&mut ivs)?;
+                out.push(Cow::Owned(ivs));
+            }
         }
     }
     let mut interner = merge::Interner::default();
     let lists4: Vec<_> = v4s
         .iter()
         .zip(sources)
-        .map(|(v, s)| (v.as_slice(), s.records.as_slice()))
+        .map(|(v, s)| (v.as_ref(), s.records.as_slice()))
         .collect();
     let lists6: Vec<_> = v6s
         .iter()
         .zip(sources)
-        .map(|(v, s)| (v.as_slice(), s.records.as_slice()))
+        .map(|(v, s)| (v.as_ref(), s.records.as_slice()))
         .collect();
     let v4 = merge::merge_family(&lists4, &policy, &mut interner);
     let v6 = merge::merge_family(&lists6, &policy, &mut interner);
+    // For `--explain`: the one source of a family that only one covers
+    // (its records carry no provenance).
+    let only_source = |family: &[Cow<'_, [Interval]>]| -> Option<String> {
+        let mut with = family.iter().zip(sources).filter(|(l, _)| !l.is_empty());
+        match (with.next(), with.next()) {
+            (Some((_, s)), None) => Some(s.name.clone()),
+            _ => None,
+        }
+    };
+    let family_source = serde_json::json!({ "v4": only_source(&v4s), "v6": only_source(&v6s) });
     let mut aliases: Vec<Alias> = sources
         .iter()
         .flat_map(|s| s.aliases.iter().copied())
@@ -182,6 +201,7 @@ pub fn build(
         "build_time": build_time,
         "description": opts.description,
         "attribution": opts.attribution,
+        "family_source": family_source,
         "sources": sources.iter().map(|s| serde_json::json!({
             "name": s.name,
             "format": s.format,
