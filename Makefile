@@ -24,7 +24,7 @@ DBIP_TABLE  := $(DATA)/dbip.ipgeo
 DEFAULT_TABLE := $(DATA)/default.ipgeo
 
 .PHONY: all build install uninstall test test-rust test-nginx lint fmt deps data \
-        bench bench-rust fuzz run stop clean help
+        bench bench-rust bench-lua bench-http bench-concurrency fuzz run stop clean help
 
 all: build
 
@@ -91,10 +91,19 @@ lint:                ## cargo fmt --check, clippy -D warnings, luacheck
 fmt:                 ## format the Rust code
 	$(CARGO) fmt --all
 
-bench: bench-rust    ## every benchmark
+bench: bench-rust bench-lua bench-http  ## every benchmark (about 15 minutes)
 
 bench-rust: data     ## criterion benchmarks of the table (DB-IP City Lite)
 	IPGEO_DATA=$(abspath $(DATA)) $(CARGO) bench --bench lookup
+
+bench-lua: data      ## Lua-side lookup speed in standalone LuaJIT
+	benches/lua/run.sh $(DBIP_TABLE)
+
+bench-http: data     ## the API beside return 200, geoip2, ngx.say; batch server time (QUICK=1: 1 min)
+	benches/http/bench.sh
+
+bench-concurrency: data  ## 5,000 connections on the API, then a worker killed under load
+	benches/http/concurrency.sh
 
 fuzz: build          ## run the fuzz targets for 10 minutes each (nightly, cargo-fuzz)
 	fuzz/seed-corpus.sh

@@ -32,6 +32,12 @@ local pairs = pairs
 local tostring = tostring
 local setmetatable = setmetatable
 local str_find = string.find
+local str_byte = string.byte
+local str_sub = string.sub
+local ok_new, new_tab = pcall(require, "table.new")
+if not ok_new then
+    new_tab = function() return {} end
+end
 local concat = table.concat
 local json_string = json.string
 local json_encode = json.encode
@@ -159,9 +165,10 @@ local function fragment(db, c, ref)
 end
 
 
--- The JSON object for one address (with `suffix` before its closing brace),
--- or nil, code, message.
-local function answer(db, c, ip, suffix)
+-- Appends the pieces of the JSON object for one address (without its
+-- closing brace) to `buf` after index `n`; returns the new n, or nil, code,
+-- message. Pieces are printed as they are, never concatenated.
+local function append_answer(db, c, ip, buf, n)
     local ref, net = db:ref(ip)
     if not ref then
         if net == "not found" then
@@ -177,7 +184,30 @@ local function answer(db, c, ip, suffix)
         return nil, "unavailable", "record unavailable"
     end
     -- `ip` parsed as an address, so it needs no escaping.
-    return '{"ip":"' .. ip .. '","network":"' .. net .. '"' .. frag .. suffix .. "}"
+    buf[n + 1] = '{"ip":"'
+    buf[n + 2] = ip
+    buf[n + 3] = '","network":"'
+    buf[n + 4] = net
+    buf[n + 5] = '"'
+    buf[n + 6] = frag
+    return n + 6
+end
+
+
+-- The value of the first `key` (given as "name=") in a query string, raw.
+local function arg(args, key)
+    local from = 1
+    while true do
+        local s = str_find(args, key, from, true)
+        if not s then
+            return nil
+        end
+        if s == 1 or str_byte(args, s - 1) == 38 then -- after '&'
+            local e = str_find(args, "&", s + #key, true)
+            return str_sub(args, s + #key, e and e - 1 or -1)
+        end
+        from = s + 1
+    end
 end
 
 
@@ -199,9 +229,12 @@ end
 
 local function single(db, ip, t0)
     local c = cache_of(db)
-    local body, code, message = answer(db, c, ip, c.attribution)
-    if body then
-        return send(200, body, t0)
+    local buf = new_tab(8, 0)
+    local n, code, message = append_answer(db, c, ip, buf, 0)
+    if n then
+        buf[n + 1] = c.attribution
+        buf[n + 2] = "}"
+        return send(200, buf, t0)
     end
     local status = code == "not_found" and 404 or code == "unavailable" and 503 or 400
     return fail(status, code, message, t0, code == "not_found" and (',"ip":' .. json_string(ip)) or nil)
@@ -220,26 +253,43 @@ local function batch(self, db, ips, t0)
                     "a batch holds at most " .. self.max_batch .. " addresses, not " .. n, t0)
     end
     local c = cache_of(db)
-    local results, errors, nerr = {}, {}, 0
+    -- One table for the whole response; errors are collected on the side.
+    local buf, m = new_tab(n * 8 + 8, 0), 1
+    buf[1] = '{"results":['
+    local errors, nerr = nil, 0
     for i = 1, n do
+        if i > 1 then
+            m = m + 1
+            buf[m] = ","
+        end
         local ip = ips[i]
-        local body, code, message
+        local after, code, message
         if type(ip) ~= "string" then
             code, message = "invalid_ip", "ips[" .. (i - 1) .. "] is not a string"
         else
-            body, code, message = answer(db, c, ip, "")
+            after, code, message = append_answer(db, c, ip, buf, m)
         end
-        if body then
-            results[i] = body
+        if after then
+            m = after + 1
+            buf[m] = "}"
         else
-            results[i] = "null"
+            m = m + 1
+            buf[m] = "null"
+            errors = errors or new_tab(8, 0)
             nerr = nerr + 1
             errors[nerr] = '{"index":' .. (i - 1) .. ',"error":"' .. code .. '","message":'
                            .. json_string(message) .. "}"
         end
     end
-    return send(200, '{"results":[' .. concat(results, ",") .. '],"errors":['
-                .. concat(errors, ",") .. "]" .. c.attribution .. "}", t0)
+    m = m + 1
+    buf[m] = '],"errors":['
+    if errors then
+        m = m + 1
+        buf[m] = concat(errors, ",")
+    end
+    m = m + 1
+    buf[m] = "]" .. c.attribution .. "}"
+    return send(200, buf, t0)
 end
 
 
@@ -314,11 +364,13 @@ function _M.serve(self)
     local t0 = self.timing and now_us() or nil
     local method = ngx_req.get_method()
     if method == "GET" or method == "HEAD" then
-        local db, sent = pick_db(self, self.allow_db and ngx_var.arg_db or nil, t0)
+        -- One variable read: each costs about a microsecond.
+        local args = ngx_var.args
+        local db, sent = pick_db(self, args and self.allow_db and arg(args, "db=") or nil, t0)
         if not db then
             return sent
         end
-        local ip = ngx_var.arg_ip
+        local ip = args and arg(args, "ip=")
         if ip == nil then
             return single(db, self.client:ip(), t0)
         end
