@@ -192,6 +192,9 @@ local function flush(self)
     self.cache = {}
     self.old = nil
     self.cached = 0
+    -- Modules that cache per-record data compare this (a plain Lua number:
+    -- no FFI call per request) to know when to drop their caches.
+    self.serial = self.serial + 1
 end
 
 
@@ -284,6 +287,7 @@ function _M.open(path, opts)
         cache = {},
         old = nil,
         cached = 0,
+        serial = 1,
         languages = opts.languages or info.languages,
         opened_at = ngx and ngx.now() or os.time(),
         last_reload = nil,
