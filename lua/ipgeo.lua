@@ -317,22 +317,32 @@ function _M.databases()
 end
 
 
+-- The record reference and network text for `ip`, or nil, err.
+local function ref_and_network(self, ip)
+    local ref = C.ipgeo_lookup_net(self.ptr, ip, #ip, net_buf, NET_CAP, net_len)
+    if ref <= 0 then
+        return failure(ref, ip)
+    end
+    return ref, ffi_string(net_buf, net_len[0])
+end
+
+
 --- The record table for `ip`: every field plus `network`. A fresh table the
 --- caller may change (its `names` subtable is shared).
 function DB:lookup(ip)
     if type(ip) ~= "string" then
         error("ip must be a string", 2)
     end
-    local ref = C.ipgeo_lookup_net(self.ptr, ip, #ip, net_buf, NET_CAP, net_len)
-    if ref <= 0 then
-        return failure(ref, ip)
+    local ref, net = ref_and_network(self, ip)
+    if not ref then
+        return nil, net
     end
     local rec = cached_record(self, ref)
     if not rec then
         return nil, "internal error (record)"
     end
     local out = clone_tab(rec)
-    out.network = ffi_string(net_buf, net_len[0])
+    out.network = net
     return out
 end
 
@@ -344,11 +354,7 @@ function DB:ref(ip)
     if type(ip) ~= "string" then
         error("ip must be a string", 2)
     end
-    local ref = C.ipgeo_lookup_net(self.ptr, ip, #ip, net_buf, NET_CAP, net_len)
-    if ref <= 0 then
-        return failure(ref, ip)
-    end
-    return ref, ffi_string(net_buf, net_len[0])
+    return ref_and_network(self, ip)
 end
 
 
