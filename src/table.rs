@@ -841,30 +841,20 @@ impl<S: AsRef<[u8]>> Table<S> {
     /// # Panics
     /// If `out` is shorter than `ips`.
     pub fn find_v4_refs(&self, ips: &[u32], out: &mut [u32]) {
-        assert!(out.len() >= ips.len(), "output shorter than input");
-        let b = self.buf.as_ref();
-        for (ips, out) in ips.chunks(GROUP).zip(out.chunks_mut(GROUP)) {
-            let mut keys = [0u64; GROUP];
-            for (k, ip) in keys.iter_mut().zip(ips) {
-                *k = u64::from(*ip);
-            }
-            let mut leaves = [0u32; GROUP];
-            self.descend_group(&self.v4, 32, &keys[..ips.len()], &mut leaves[..ips.len()]);
-            for &leaf in &leaves[..ips.len()] {
-                if leaf & format::DIRECT == 0 {
-                    prefetch(b, self.v4.ranges.off + leaf as usize * format::V4_ENTRY);
+        self.refs_batch(
+            ips,
+            out,
+            false,
+            u64::from,
+            |leaf, key, _| {
+                if leaf & format::DIRECT != 0 {
+                    return leaf & format::LEAF_MASK;
                 }
-            }
-            for i in 0..ips.len() {
-                out[i] = if leaves[i] & format::DIRECT != 0 {
-                    leaves[i] & format::LEAF_MASK
-                } else {
-                    self.entry_from::<false>(leaves[i], keys[i])
-                        .and_then(|e| self.rec(&self.v4, false, e))
-                        .unwrap_or(format::REC_NONE)
-                };
-            }
-        }
+                self.entry_from::<false>(leaf, key)
+                    .and_then(|e| self.rec(&self.v4, false, e))
+                    .unwrap_or(format::REC_NONE)
+            },
+        );
     }
 
     /// Record references for many IPv6 addresses at once; see
@@ -873,27 +863,58 @@ impl<S: AsRef<[u8]>> Table<S> {
     /// # Panics
     /// If `out` is shorter than `ips`.
     pub fn find_v6_refs(&self, ips: &[u128], out: &mut [u32]) {
+        self.refs_batch(
+            ips,
+            out,
+            true,
+            |ip| (ip >> 64) as u64,
+            |leaf, _, ip| {
+                if self.alias(ip).is_some() {
+                    self.find_v6_ref(ip)
+                } else {
+                    self.v6_ref_from(leaf, ip)
+                }
+            },
+        );
+    }
+
+    /// The batch lookup of one family: per group of addresses, descend the
+    /// index level by level, prefetch the ranges the leaves name, then
+    /// `finish(leaf, key, address)` each address.
+    #[inline(always)]
+    fn refs_batch<T: Copy>(
+        &self,
+        ips: &[T],
+        out: &mut [u32],
+        v6: bool,
+        key_of: impl Fn(T) -> u64,
+        finish: impl Fn(u32, u64, T) -> u32,
+    ) {
         assert!(out.len() >= ips.len(), "output shorter than input");
         let b = self.buf.as_ref();
+        let (f, bits, entry) = if v6 {
+            (&self.v6, 64, format::V6_ENTRY)
+        } else {
+            (&self.v4, 32, format::V4_ENTRY)
+        };
         for (ips, out) in ips.chunks(GROUP).zip(out.chunks_mut(GROUP)) {
+            let n = ips.len();
             let mut keys = [0u64; GROUP];
             for (k, ip) in keys.iter_mut().zip(ips) {
-                *k = (*ip >> 64) as u64;
+                *k = key_of(*ip);
             }
             let mut leaves = [0u32; GROUP];
-            self.descend_group(&self.v6, 64, &keys[..ips.len()], &mut leaves[..ips.len()]);
-            for &leaf in &leaves[..ips.len()] {
+            self.descend_group(f, bits, &keys[..n], &mut leaves[..n]);
+            for &leaf in &leaves[..n] {
                 if leaf & format::DIRECT == 0 {
-                    let at = self.v6.ranges.off + leaf as usize * format::V6_ENTRY;
-                    prefetch(b, at + format::V6_ENTRY - 1);
+                    // Both ends of the entry: it may straddle two lines.
+                    let at = f.ranges.off + leaf as usize * entry;
+                    prefetch(b, at);
+                    prefetch(b, at + entry - 1);
                 }
             }
-            for i in 0..ips.len() {
-                out[i] = if self.alias(ips[i]).is_some() {
-                    self.find_v6_ref(ips[i])
-                } else {
-                    self.v6_ref_from(leaves[i], ips[i])
-                };
+            for i in 0..n {
+                out[i] = finish(leaves[i], keys[i], ips[i]);
             }
         }
     }
