@@ -92,6 +92,10 @@ local function printable(ip)
 end
 
 
+--- Internal: `printable` for other ipgeo modules.
+_M._printable = printable
+
+
 local function failure(rc, ip)
     if rc == 0 then
         return nil, "not found"

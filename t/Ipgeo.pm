@@ -208,6 +208,139 @@ our $LuaHelpers = <<'_EOC_';
         package.loaded["t.helpers"] = H
 _EOC_
 
+# ---------------------------------------------------------------------
+# For the HTTP API's tests (t/100-*.t .. t/107-*.t). Nothing above depends
+# on this section.
+#
+#   $TEST_NGINX_TABLE_API       t/data/api.csv: every field, values that need
+#                               JSON escaping, extreme numbers; built with
+#                               $t::Ipgeo::ApiAttribution as its attribution
+#   $TEST_NGINX_TABLE_API_CHECKSUM
+#   $t::Ipgeo::ApiInit          Lua for the inside of an init_by_lua_block:
+#                               opens A as "default", B as "b", LANG as
+#                               "lang" and API as "api"
+#   $t::Ipgeo::ApiServer        nginx-conf/ipgeo_api_server.conf verbatim,
+#                               except that it listens on
+#                               127.0.0.1:$TEST_NGINX_RAND_PORT_1 instead of
+#                               127.0.0.1:8080 (which other runs may hold);
+#                               for an http_config. Its comments name
+#                               ipgeo_paths.conf, so the defaults below do
+#                               not add $HttpConfig: put it in front yourself.
+#   $t::Ipgeo::LuaHttp          Lua for the inside of an init_by_lua_block
+#                               that makes `require "t.http"` work:
+#                               request(port, raw, timeout_ms, bind) sends raw
+#                               bytes (from the local address `bind`, if
+#                               given) and returns status, headers
+#                               (lower-case names), body
+our $ApiAttribution = 'Fixture data "A&B" \ ipgeo tests — CC0';
+
+{
+    my $out = "$tables/api.ipgeo";
+    my $src = "$data/api.csv";
+    my $mtime = (stat $out)[9];
+    if (!defined $mtime || $mtime < (stat $src)[9] || $mtime < (stat $cli)[9]
+        || $mtime < (stat __FILE__)[9])
+    {
+        my @cmd = ($cli, 'build', '-q', '--build-time', '1700000000', '--lang', 'en',
+                   '--description', 'HTTP API fixture', '--attribution', $ApiAttribution,
+                   '-o', $out, "api=$src");
+        my $shell = join ' ', map { (my $q = $_) =~ s/'/'\\''/g; "'$q'" } @cmd;
+        my $log = `$shell 2>&1`;
+        bail_out("t::Ipgeo: `@cmd` failed: $log") if $? != 0;
+    }
+    $ENV{TEST_NGINX_TABLE_API} = $out;
+    $ENV{TEST_NGINX_TABLE_API_CHECKSUM} = $checksum->($out);
+}
+
+our $ApiInit = <<'_EOC_';
+        require("ipgeo").init{ databases = {
+            default = { path = "$TEST_NGINX_TABLE_A", snapshot_dir = "$TEST_NGINX_SNAPSHOT_DIR" },
+            b = { path = "$TEST_NGINX_TABLE_B", snapshot_dir = "$TEST_NGINX_SNAPSHOT_DIR" },
+            lang = { path = "$TEST_NGINX_TABLE_LANG", snapshot_dir = "$TEST_NGINX_SNAPSHOT_DIR" },
+            api = { path = "$TEST_NGINX_TABLE_API", snapshot_dir = "$TEST_NGINX_SNAPSHOT_DIR" },
+        } }
+_EOC_
+
+our $ApiServer;
+{
+    my $conf = "$root/nginx-conf/ipgeo_api_server.conf";
+    open my $fh, '<', $conf or bail_out("t::Ipgeo: cannot read $conf: $!");
+    local $/;
+    $ApiServer = <$fh>;
+    close $fh;
+    my $n = ($ApiServer =~ s/^(\s*listen\s+)127\.0\.0\.1:8080\b/${1}127.0.0.1:\$TEST_NGINX_RAND_PORT_1/mg) || 0;
+    bail_out("t::Ipgeo: $conf: expected one `listen 127.0.0.1:8080`, found $n") if $n != 1;
+}
+
+our $LuaHttp = <<'_EOC_';
+        local T = {}
+
+        -- Sends `raw` (a whole request, sent as given) on a new connection
+        -- to 127.0.0.1:port, from the local address `bind` if given, and
+        -- reads until the server closes it (send `Connection: close`).
+        -- Returns status, headers (lower-case names, repeated ones joined
+        -- with ", "), body (de-chunked); or nil, err.
+        function T.request(port, raw, timeout, bind)
+            local sock = ngx.socket.tcp()
+            sock:settimeout(timeout or 5000)
+            local ok, err
+            if bind then
+                ok, err = sock:bind(bind)
+                if not ok then
+                    return nil, "bind: " .. err
+                end
+            end
+            ok, err = sock:connect("127.0.0.1", port)
+            if not ok then
+                return nil, "connect: " .. err
+            end
+            ok, err = sock:send(raw)
+            if not ok then
+                sock:close()
+                return nil, "send: " .. err
+            end
+            local data, err, partial = sock:receive("*a")
+            sock:close()
+            if not data then
+                return nil, "receive: " .. err .. " after " .. #(partial or "") .. " bytes"
+            end
+            local head, body = data:match("^(.-)\r\n\r\n(.*)$")
+            if not head then
+                return nil, "no header block in " .. #data .. " bytes"
+            end
+            local status = tonumber(head:match("^HTTP/1%.[01] (%d%d%d)"))
+            if not status then
+                return nil, "no status line"
+            end
+            local headers = {}
+            for name, value in head:gmatch("\r\n([^:\r\n]+):[ \t]*([^\r\n]*)") do
+                name = name:lower()
+                headers[name] = headers[name] and (headers[name] .. ", " .. value) or value
+            end
+            if (headers["transfer-encoding"] or ""):lower():find("chunked", 1, true) then
+                local parts, at = {}, 1
+                while true do
+                    local size, rest = body:match("^(%x+)[^\r\n]*\r\n()", at)
+                    if not size then
+                        return nil, "bad chunked body"
+                    end
+                    size = tonumber(size, 16)
+                    if size == 0 then
+                        break
+                    end
+                    parts[#parts + 1] = body:sub(rest, rest + size - 1)
+                    at = rest + size + 2
+                end
+                body = table.concat(parts)
+            elseif headers["content-length"] then
+                body = body:sub(1, tonumber(headers["content-length"]))
+            end
+            return status, headers, body
+        end
+
+        package.loaded["t.http"] = T
+_EOC_
+
 add_block_preprocessor(sub {
     my $block = shift;
 

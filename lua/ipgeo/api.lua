@@ -32,6 +32,9 @@ local pairs = pairs
 local tostring = tostring
 local setmetatable = setmetatable
 local str_find = string.find
+local str_format = string.format
+local printable = ipgeo._printable
+local next = next
 local str_byte = string.byte
 local str_sub = string.sub
 local ok_new, new_tab = pcall(require, "table.new")
@@ -225,7 +228,7 @@ local function send(self, status, body, t0)
         ngx_header["Content-Type"] = CONTENT_TYPE
     end
     if t0 then
-        ngx_header["X-Ipgeo-Time"] = tostring(now_us() - t0)
+        ngx_header["X-Ipgeo-Time"] = str_format("%d", math.floor(now_us() - t0))
     end
     ngx_print(body)
 end
@@ -248,6 +251,17 @@ local function single(self, db, ip, t0)
     end
     local status = code == "not_found" and 404 or code == "unavailable" and 503 or 400
     return fail(self, status, code, message, t0, code == "not_found" and (',"ip":' .. json_string(ip)) or nil)
+end
+
+
+-- Answers for the caller's own address (trusted-proxy aware).
+local function own_address(self, db, t0)
+    local ip = self.client:ip()
+    if ip == "unix:" then
+        return fail(self, 400, "invalid_ip",
+                    "the client came through a UNIX socket: give ?ip=, or trust the proxy (trusted = {\"unix:\"})", t0)
+    end
+    return single(self, db, ip, t0)
 end
 
 
@@ -275,7 +289,7 @@ local function batch(self, db, ips, t0)
         local ip = ips[i]
         local after, code, message
         if type(ip) ~= "string" then
-            code, message = "invalid_ip", "ips[" .. (i - 1) .. "] is not a string"
+            code, message = "invalid_field", "ips[" .. (i - 1) .. "] is not a string"
         else
             after, code, message = append_answer(db, c, ip, buf, m)
         end
@@ -288,7 +302,8 @@ local function batch(self, db, ips, t0)
             errors = errors or new_tab(8, 0)
             nerr = nerr + 1
             errors[nerr] = '{"index":' .. (i - 1) .. ',"error":"' .. code .. '","message":'
-                           .. json_string(message) .. "}"
+                           .. json_string(message)
+                           .. (code == "not_found" and (',"ip":' .. json_string(ip)) or "") .. "}"
         end
     end
     m = m + 1
@@ -314,34 +329,60 @@ local function pick_db(self, name, t0)
     end
     local db = ipgeo.get(name or self.db)
     if not db then
-        return nil, fail(self, 400, "unknown_database", "no database named " .. (name or self.db), t0)
+        return nil, fail(self, 400, "unknown_database", "no database named " .. printable(name or self.db), t0)
     end
     return db
 end
 
 
-local function post(self, t0)
+-- The request body, or nil and the error response already sent. A body
+-- larger than client_body_buffer_size sits in a temporary file: read it
+-- (it is at most max_body bytes).
+local function read_body(self, t0)
     local len = tonumber(ngx_var.http_content_length)
+    local too_big = "the body is over " .. self.max_body .. " bytes"
     if len and len > self.max_body then
-        return fail(self, 413, "body_too_large", "the body is over " .. self.max_body .. " bytes", t0)
+        return nil, fail(self, 413, "body_too_large", too_big, t0)
     end
     ngx_req.read_body()
     local body = ngx_req.get_body_data()
     if not body then
-        if ngx_req.get_body_file() then
-            return fail(self, 413, "body_too_large", "the body is over " .. self.max_body .. " bytes", t0)
+        local path = ngx_req.get_body_file()
+        if path then
+            local f = io.open(path, "rb")
+            body = f and f:read(self.max_body + 1)
+            if f then
+                f:close()
+            end
         end
-        return fail(self, 400, "invalid_json", "the body is empty", t0)
+        if not body or body == "" then
+            return nil, fail(self, 400, "invalid_json", "the body is empty", t0)
+        end
     end
     if #body > self.max_body then
-        return fail(self, 413, "body_too_large", "the body is over " .. self.max_body .. " bytes", t0)
+        return nil, fail(self, 413, "body_too_large", too_big, t0)
     end
-    local doc, err = cjson.decode(body)
-    if type(doc) ~= "table" or (doc[1] ~= nil) then
+    return body
+end
+
+
+local function post(self, t0)
+    local body, sent = read_body(self, t0)
+    if not body then
+        return sent
+    end
+    -- cjson decodes [] and {} alike: look at the text for the object.
+    if not str_find(body, "^%s*{") then
+        local _, err = cjson.decode(body)
         return fail(self, 400, "invalid_json",
                     err and ("the body is not JSON: " .. err) or "the body must be a JSON object", t0)
     end
-    local db, sent = pick_db(self, doc.db, t0)
+    local doc, err = cjson.decode(body)
+    if type(doc) ~= "table" then
+        return fail(self, 400, "invalid_json", "the body is not JSON: " .. tostring(err), t0)
+    end
+    local db
+    db, sent = pick_db(self, doc.db, t0)
     if not db then
         return sent
     end
@@ -350,13 +391,14 @@ local function post(self, t0)
         return fail(self, 400, "invalid_field", "give ip or ips, not both", t0)
     end
     if ips ~= nil then
-        if type(ips) ~= "table" then
+        -- An empty {} would decode like []: only an array will do.
+        if type(ips) ~= "table" or (next(ips) == nil and not str_find(body, '"ips"%s*:%s*%[')) then
             return fail(self, 400, "invalid_field", "ips must be an array of address strings", t0)
         end
         return batch(self, db, ips, t0)
     end
     if ip == nil then
-        return single(self, db, self.client:ip(), t0)
+        return own_address(self, db, t0)
     end
     if type(ip) ~= "string" then
         return fail(self, 400, "invalid_field", "ip must be a string", t0)
@@ -376,13 +418,17 @@ function _M.serve(self)
     if method == "GET" or method == "HEAD" then
         -- One variable read: each costs about a microsecond.
         local args = ngx_var.args
-        local db, sent = pick_db(self, args and self.allow_db and arg(args, "db=") or nil, t0)
+        local dbname = args and arg(args, "db=")
+        if dbname and str_find(dbname, "%", 1, true) then
+            dbname = unescape_uri(dbname)
+        end
+        local db, sent = pick_db(self, dbname, t0)
         if not db then
             return sent
         end
         local ip = args and arg(args, "ip=")
         if ip == nil then
-            return single(self, db, self.client:ip(), t0)
+            return own_address(self, db, t0)
         end
         if str_find(ip, "%", 1, true) or str_find(ip, "+", 1, true) then
             ip = unescape_uri(ip)

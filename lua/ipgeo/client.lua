@@ -34,6 +34,9 @@ local function parse_cidr(text)
     if type(text) ~= "string" then
         return nil, "not a string"
     end
+    if text == "unix:" then
+        return { family = "unix" }
+    end
     local addr, len = str_match(text, "^([^/]+)/(%d+)$")
     addr = addr or text
     local family = C.ipgeo_parse_addr(addr, #addr, scratch)
@@ -72,7 +75,7 @@ end
 
 
 --- A resolver. opts.trusted: list of addresses/CIDRs whose forwarding
---- headers are believed (default none); opts.header: "X-Forwarded-For"
+--- headers are believed (default none; "unix:" trusts UNIX-socket peers); opts.header: "X-Forwarded-For"
 --- (default) or "X-Real-IP"; opts.recursive: skip trusted addresses in
 --- X-Forwarded-For from the right (default true).
 function _M.new(opts)
@@ -108,9 +111,33 @@ function _M.is_trusted(self, ip)
     if #trusted == 0 then
         return false
     end
+    if ip == "unix:" then
+        for i = 1, #trusted do
+            if trusted[i].family == "unix" then
+                return true
+            end
+        end
+        return false
+    end
     local family = C.ipgeo_parse_addr(ip, #ip, scratch)
     if family < 0 then
         return false
+    end
+    -- An IPv4-mapped IPv6 address (::ffff:a.b.c.d) is its IPv4 address.
+    if family == 6 and scratch[10] == 0xff and scratch[11] == 0xff then
+        local mapped = true
+        for i = 0, 9 do
+            if scratch[i] ~= 0 then
+                mapped = false
+                break
+            end
+        end
+        if mapped then
+            for i = 0, 3 do
+                scratch[i] = scratch[12 + i]
+            end
+            family = 4
+        end
     end
     for i = 1, #trusted do
         if matches(trusted[i], family, scratch) then
@@ -157,6 +184,16 @@ function _M.ip(self)
             at = at - 1
         end
         local item = str_match(str_sub(value, (comma or 0) + 1, stop), "^%s*(.-)%s*$")
+        -- "a.b.c.d:port" and "[v6]:port", as some proxies write them.
+        item = str_match(item, "^%[(.-)%]:?%d*$") or str_match(item, "^([%d.]+):%d+$") or item
+        if item == "" then
+            -- An empty entry ("a, , b" or a trailing comma): skip it.
+            if not comma then
+                return last
+            end
+            stop = comma - 1
+            goto continue
+        end
         if not valid(item) then
             return last
         end
@@ -168,6 +205,7 @@ function _M.ip(self)
             return item
         end
         stop = comma - 1
+        ::continue::
     end
     return last
 end
