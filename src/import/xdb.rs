@@ -24,7 +24,9 @@
 //!
 //! - the header: version, IP version, runtime pointer size against the file
 //!   size (as the bindings' `verify` does), and the segment index bounds
-//!   (inside the file, after the vector index, a whole number of entries);
+//!   (after the vector index, a whole number of entries, ending the file:
+//!   the maker writes it last, and a vector index entry may name the entry
+//!   after the last one, which the searcher would read from trailing bytes);
 //! - every segment: `start <= end`, strictly after the previous segment,
 //!   and its region inside the region area (between the vector index and
 //!   the segment index), valid UTF-8, with the field count of the file's
@@ -35,6 +37,9 @@
 //!   in that range) finds the same segment the import lists.
 //!
 //! So an imported file answers every address like the official searcher.
+//! An IPv6 file's segments become [`Source::v6`] intervals as they are;
+//! tables answer `::ffff:0:0/96` from IPv4 data, so segments inside that
+//! prefix are shadowed there.
 //! The work is linear in the file's size: each segment is read twice, each
 //! distinct region decoded once, each vector entry checked once.
 //!
@@ -196,9 +201,7 @@ pub fn parse_header(bytes: &[u8]) -> Result<XdbHeader, XdbError> {
     if bytes.len() < REGION_START {
         return Err(XdbError::at(
             bytes.len(),
-            format!(
-                "the file ends before the header and vector index ({REGION_START} bytes) do"
-            ),
+            format!("the file ends before the header and vector index ({REGION_START} bytes) do"),
         ));
     }
     let version = u16_at(bytes, 0);
@@ -281,6 +284,18 @@ pub fn parse_header(bytes: &[u8]) -> Result<XdbHeader, XdbError> {
             ),
         ));
     }
+    if end + size < bytes.len() {
+        // The maker ends the file with the segment index, and a vector index
+        // entry may name the entry after the last (the searcher would read
+        // trailing bytes as a segment).
+        return Err(XdbError::at(
+            end + size,
+            format!(
+                "{} bytes follow the segment index, which must end the file",
+                bytes.len() - end - size
+            ),
+        ));
+    }
     Ok(h)
 }
 
@@ -347,13 +362,6 @@ impl RegionLayout {
             RegionLayout::Classic => "国家|区域|省份|城市|ISP",
             RegionLayout::Four => "国家|省份|城市|ISP",
             RegionLayout::Iso => "国家|省份|城市|ISP|CC",
-        }
-    }
-
-    fn fields(self) -> usize {
-        match self {
-            RegionLayout::Four => 4,
-            _ => 5,
         }
     }
 }
@@ -710,7 +718,7 @@ fn check_vector_index(bytes: &[u8], h: &XdbHeader) -> Result<(), XdbError> {
                 ),
             ));
         }
-        let aligned = |p: usize| p >= first && (p - first) % size == 0;
+        let aligned = |p: usize| p >= first && (p - first).is_multiple_of(size);
         // One entry past the last is what the maker writes as `ep`.
         if !(aligned(sp) && aligned(ep) && sp <= ep && ep <= last_entry + size) {
             return Err(XdbError::at(
@@ -723,10 +731,7 @@ fn check_vector_index(bytes: &[u8], h: &XdbHeader) -> Result<(), XdbError> {
             ));
         }
         if lo[b] != u32::MAX {
-            let (need_lo, need_hi) = (
-                first + lo[b] as usize * size,
-                first + hi[b] as usize * size,
-            );
+            let (need_lo, need_hi) = (first + lo[b] as usize * size, first + hi[b] as usize * size);
             if sp > need_lo || ep < need_hi {
                 return Err(XdbError::at(
                     at,
@@ -798,7 +803,9 @@ mod tests {
         assert_eq!(s(&r, Field::CountryCode, None), Some("AU"));
         let r = map_region("中国|香港特别行政区|0|0|CN", RegionLayout::Iso, &opts());
         assert_eq!(s(&r, Field::Province, Some(1)), Some("香港特别行政区"));
-        assert!(map_region("0|0|Reserved|Reserved|Reserved", RegionLayout::Iso, &opts()).is_empty());
+        assert!(
+            map_region("0|0|Reserved|Reserved|Reserved", RegionLayout::Iso, &opts()).is_empty()
+        );
         let r = map_region("中国|广东省|深圳市|移动", RegionLayout::Four, &opts());
         assert_eq!(s(&r, Field::City, Some(1)), Some("深圳市"));
         assert_eq!(s(&r, Field::Isp, None), Some("移动"));
@@ -814,13 +821,18 @@ mod tests {
             Ok(RegionLayout::Classic)
         );
         assert_eq!(
-            d(&["中国|浙江省|杭州市|电信|CN", "0|0|Reserved|Reserved|Reserved"]),
+            d(&[
+                "中国|浙江省|杭州市|电信|CN",
+                "0|0|Reserved|Reserved|Reserved"
+            ]),
             Ok(RegionLayout::Iso)
         );
         assert_eq!(d(&["0|0|0|0|0"]), Ok(RegionLayout::Classic));
         assert_eq!(d(&["中国|浙江省|杭州市|电信"]), Ok(RegionLayout::Four));
         assert_eq!(
-            d(&["中国|浙江省|杭州市|电信", "a|b|c|d|e"]).unwrap_err().to_string(),
+            d(&["中国|浙江省|杭州市|电信", "a|b|c|d|e"])
+                .unwrap_err()
+                .to_string(),
             "xdb byte 1000: region \"a|b|c|d|e\" has 5 |-separated fields; the file's first has 4"
         );
         assert_eq!(
