@@ -7,6 +7,7 @@
 
 pub mod addr;
 pub mod build;
+pub mod cn;
 pub mod compare;
 pub mod field;
 pub mod format;
