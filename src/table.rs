@@ -841,20 +841,14 @@ impl<S: AsRef<[u8]>> Table<S> {
     /// # Panics
     /// If `out` is shorter than `ips`.
     pub fn find_v4_refs(&self, ips: &[u32], out: &mut [u32]) {
-        self.refs_batch(
-            ips,
-            out,
-            false,
-            u64::from,
-            |leaf, key, _| {
-                if leaf & format::DIRECT != 0 {
-                    return leaf & format::LEAF_MASK;
-                }
-                self.entry_from::<false>(leaf, key)
-                    .and_then(|e| self.rec(&self.v4, false, e))
-                    .unwrap_or(format::REC_NONE)
-            },
-        );
+        self.refs_batch(ips, out, false, u64::from, |leaf, key, _| {
+            if leaf & format::DIRECT != 0 {
+                return leaf & format::LEAF_MASK;
+            }
+            self.entry_from::<false>(leaf, key)
+                .and_then(|e| self.rec(&self.v4, false, e))
+                .unwrap_or(format::REC_NONE)
+        });
     }
 
     /// Record references for many IPv6 addresses at once; see

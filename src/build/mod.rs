@@ -93,9 +93,57 @@ impl Default for BuildOptions {
     }
 }
 
+/// Coverage of one country's IPv4 addresses by one source, or by the merged
+/// table: shares of the country's addresses (by address count) that have
+/// each field.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct CoverageRow {
+    /// The source's name, or `"merged"`.
+    pub source: String,
+    /// The country's IPv4 addresses this source places in it.
+    pub addresses: u64,
+    /// Share with a province.
+    pub province: f64,
+    /// Share with a province code.
+    pub province_code: f64,
+    /// Share with a city.
+    pub city: f64,
+    /// Share with a city code.
+    pub city_code: f64,
+    /// Share with a district.
+    pub district: f64,
+    /// Share with a district code.
+    pub district_code: f64,
+}
+
+impl CoverageRow {
+    fn of(c: &crate::cn::Coverage) -> CoverageRow {
+        let share = |n: &crate::cn::Count| {
+            if c.total.addresses == 0 {
+                0.0
+            } else {
+                n.addresses as f64 / c.total.addresses as f64
+            }
+        };
+        CoverageRow {
+            source: c.source.clone(),
+            addresses: c.total.addresses,
+            province: share(&c.province),
+            province_code: share(&c.province_code),
+            city: share(&c.city),
+            city_code: share(&c.city_code),
+            district: share(&c.district),
+            district_code: share(&c.district_code),
+        }
+    }
+}
+
 /// What a build produced.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct BuildReport {
+    /// Chinese IPv4 coverage per source and merged (sources with CN
+    /// addresses only).
+    pub coverage_cn: Vec<CoverageRow>,
     /// Sizes and counts written.
     pub stats: WriteStats,
     /// Networks read from the sources (IPv4, IPv6).
@@ -222,7 +270,23 @@ pub fn build(
         bucket_target: opts.bucket_target,
     };
     let (bytes, stats) = writer::write(&input)?;
+    // Chinese coverage, before (per source) and after the merge.
+    let mut coverage_cn: Vec<CoverageRow> = sources
+        .iter()
+        .map(|s| CoverageRow::of(&crate::cn::coverage_v4(s, "CN")))
+        .filter(|r| r.addresses > 0)
+        .collect();
+    if !coverage_cn.is_empty() {
+        let merged = Source {
+            name: "merged".into(),
+            records: interner.records.clone(),
+            v4: v4.clone(),
+            ..Source::default()
+        };
+        coverage_cn.push(CoverageRow::of(&crate::cn::coverage_v4(&merged, "CN")));
+    }
     let report = BuildReport {
+        coverage_cn,
         stats,
         input_intervals: (
             sources.iter().map(|s| s.v4.len()).sum(),

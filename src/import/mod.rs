@@ -6,13 +6,16 @@
 //!
 //! | key | meaning |
 //! |---|---|
-//! | `format` | `mmdb`, `csv` or `cidr` |
-//! | `lang` | language of names that carry no language tag (default `en`) |
+//! | `format` | `mmdb`, `csv`, `cidr`, `xdb` (ip2region) or `ipdb` (IPIP.net) |
+//! | `lang` | language of names that carry no language tag (default `en`; `zh-CN` for `xdb` and `ipdb`, whose names are Chinese) |
 //! | `columns` | CSV: column names, comma-separated, for a file without a header row |
+//! | `codes` | `true` (default): add country codes from names and GB/T 2260 codes for Chinese provinces, cities and districts ([`crate::cn::enrich`]); `false`: keep the source's values only |
 //! | any field name, e.g. `country_code` | a constant value given to every record (CSV, CIDR list) |
 
+pub mod ipdb;
 pub mod mmdb;
 pub mod text;
+pub mod xdb;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -88,6 +91,10 @@ pub enum Format {
     Csv,
     /// A list of networks.
     Cidr,
+    /// ip2region xdb.
+    Xdb,
+    /// IPIP.net ipdb.
+    Ipdb,
 }
 
 impl Format {
@@ -96,21 +103,42 @@ impl Format {
             "mmdb" => Some(Format::Mmdb),
             "csv" => Some(Format::Csv),
             "cidr" | "list" => Some(Format::Cidr),
+            "xdb" => Some(Format::Xdb),
+            "ipdb" => Some(Format::Ipdb),
             _ => None,
         }
     }
 
-    /// Guesses the format from the file's first and last bytes and its name.
+    /// Guesses the format from the file's contents, then its name: the MMDB
+    /// metadata marker in the last 128 KiB; an ipdb meta (a sane length,
+    /// then a JSON object naming `node_count` and `fields`); an xdb header
+    /// (structure 2 or 3, sane segment index pointers); else the extension.
     pub fn detect(path: &Path, bytes: &[u8]) -> Option<Format> {
         const MMDB_MARKER: &[u8] = b"\xAB\xCD\xEFMaxMind.com";
         let tail = &bytes[bytes.len().saturating_sub(128 * 1024)..];
         if tail.windows(MMDB_MARKER.len()).any(|w| w == MMDB_MARKER) {
             return Some(Format::Mmdb);
         }
+        if ipdb::looks_like_ipdb(bytes) {
+            return Some(Format::Ipdb);
+        }
+        if xdb::looks_like_xdb(bytes) {
+            return Some(Format::Xdb);
+        }
         match path.extension().and_then(|e| e.to_str()) {
             Some("csv") => Some(Format::Csv),
             Some("txt" | "cidr" | "list" | "lst") => Some(Format::Cidr),
+            Some("xdb") => Some(Format::Xdb),
+            Some("ipdb") => Some(Format::Ipdb),
             _ => None,
+        }
+    }
+
+    /// The language of untagged names when the input gives no `lang`.
+    fn default_lang(self) -> &'static str {
+        match self {
+            Format::Xdb | Format::Ipdb => "zh-CN",
+            _ => "en",
         }
     }
 }
@@ -184,21 +212,24 @@ impl InputSpec {
 pub fn import(spec: &InputSpec, languages: &[String]) -> Result<Source, ImportError> {
     let err = |m: String| ImportError::new(&spec.path.display().to_string(), m);
     let bytes = std::fs::read(&spec.path).map_err(|e| err(e.to_string()))?;
+    let format = match spec.option("format") {
+        Some(f) => Format::from_name(f)
+            .ok_or_else(|| err(format!("unknown format {f:?} (mmdb, csv, cidr, xdb, ipdb)")))?,
+        None => Format::detect(&spec.path, &bytes)
+            .ok_or_else(|| err("unknown format: give ?format=mmdb|csv|cidr|xdb|ipdb".into()))?,
+    };
     let opts = ImportOptions {
         name: spec.name.clone(),
         languages: languages.to_vec(),
-        default_lang: spec.option("lang").unwrap_or("en").to_string(),
-    };
-    let format = match spec.option("format") {
-        Some(f) => Format::from_name(f)
-            .ok_or_else(|| err(format!("unknown format {f:?} (mmdb, csv, cidr)")))?,
-        None => Format::detect(&spec.path, &bytes)
-            .ok_or_else(|| err("unknown format: give ?format=mmdb|csv|cidr".into()))?,
+        default_lang: spec
+            .option("lang")
+            .unwrap_or(format.default_lang())
+            .to_string(),
     };
     // Constant fields from the options.
     let mut constants = SourceRecord::default();
     for (k, v) in &spec.options {
-        if matches!(k.as_str(), "format" | "lang" | "columns") {
+        if matches!(k.as_str(), "format" | "lang" | "columns" | "codes") {
             continue;
         }
         let col = text::column_field(k, &opts).map_err(|m| err(format!("option {k}: {m}")))?;
@@ -231,8 +262,28 @@ pub fn import(spec: &InputSpec, languages: &[String]) -> Result<Source, ImportEr
         Format::Cidr => {
             text::import_cidr_list(&bytes, &opts, &constants).map_err(|e| err(e.message))?
         }
+        Format::Xdb | Format::Ipdb => {
+            if !constants.is_empty() || spec.option("columns").is_some() {
+                return Err(err(format!(
+                    "an {} input takes no field or column options",
+                    if format == Format::Xdb { "xdb" } else { "ipdb" }
+                )));
+            }
+            if format == Format::Xdb {
+                xdb::import_xdb(&bytes, &opts).map_err(|e| err(e.to_string()))?
+            } else {
+                ipdb::import_ipdb(&bytes, &opts).map_err(|e| err(e.to_string()))?
+            }
+        }
     };
     src.name = spec.name.clone();
+    // Country codes from names, and GB/T 2260 codes for Chinese places
+    // (see `crate::cn`), unless the input says `codes=false`.
+    match spec.option("codes") {
+        None | Some("true") => crate::cn::enrich(&mut src, &opts),
+        Some("false") => {}
+        Some(v) => return Err(err(format!("option codes: {v:?} is not true or false"))),
+    }
     Ok(src)
 }
 

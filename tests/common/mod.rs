@@ -29,7 +29,9 @@ pub fn import_all(paths: &[PathBuf], languages: &[&str]) -> Vec<Source> {
     paths
         .iter()
         .map(|p| {
-            let spec = InputSpec::parse(p.to_str().unwrap()).unwrap();
+            // The source as it is: no derived codes (see `codes=`).
+            let mut spec = InputSpec::parse(p.to_str().unwrap()).unwrap();
+            spec.options.push(("codes".into(), "false".into()));
             import::import(&spec, &langs).unwrap_or_else(|e| panic!("import {}: {e}", p.display()))
         })
         .collect()
