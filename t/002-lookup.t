@@ -497,3 +497,32 @@ false ip must be a string
 --- response_body
 Mountain View,Brisbane,Amsterdam,Nanjing,Mountain View,Brisbane,Amsterdam,Nanjing,Mountain View,Brisbane,Amsterdam,Nanjing
 cached: 1
+
+
+
+=== TEST 17: a table built with the default enrichment answers GB/T 2260 codes
+The fixture source has names only for China; `ipgeo build` adds the codes
+unless the input says codes=false (every other fixture table does).
+--- config
+    location = /t {
+        content_by_lua_block {
+            local ipgeo = require "ipgeo"
+            local db = assert(ipgeo.open("$TEST_NGINX_TABLE_CODES", {
+                name = "codes", check_interval = 0,
+                snapshot_dir = "$TEST_NGINX_SNAPSHOT_DIR",
+            }))
+            for _, ip in ipairs{ "114.114.114.114", "2400:3200::1", "8.8.8.8" } do
+                local r = db:record(ip)
+                ngx.say(ip, " ", r.country_code, " ", r.province, " ", tostring(r.province_code),
+                        " ", r.city, " ", tostring(r.city_code))
+            end
+            local plain = ipgeo.get("lang"):record("114.114.114.114")
+            ngx.say("codes=false: ", tostring(plain.province_code), " ", tostring(plain.city_code))
+            db:close()
+        }
+    }
+--- response_body
+114.114.114.114 CN Jiangsu 320000 Nanjing 320100
+2400:3200::1 CN Zhejiang 330000 Hangzhou 330100
+8.8.8.8 US California nil Mountain View nil
+codes=false: nil nil

@@ -17,6 +17,10 @@
 #     $TEST_NGINX_TABLE_A, _B         two tables that answer the same
 #                                     addresses differently (a.csv, b.csv)
 #     $TEST_NGINX_TABLE_LANG          names in en and zh-CN (lang.csv)
+#     $TEST_NGINX_TABLE_CODES         lang.csv built with the default
+#                                     enrichment (GB/T 2260 codes added);
+#                                     every other table is built with
+#                                     `codes=false`, the CSV values only
 #     $TEST_NGINX_TABLE_TRUNCATED     the first 4096 bytes of table A
 #     $TEST_NGINX_TABLE_GARBAGE       4096 bytes that are no table at all
 #     $TEST_NGINX_TABLE_A_SIZE        table A's size in bytes
@@ -62,24 +66,26 @@ if (!-f "$root/nginx-conf/ipgeo_paths.conf") {
 
 File::Path::make_path($tables);
 
-# name => [languages, source]
+# name => [languages, source, input options]
 my %TABLES = (
-    a    => ['en', 'a.csv'],
-    b    => ['en', 'b.csv'],
-    lang => ['en,zh-CN', 'lang.csv'],
+    a     => ['en', 'a.csv', '?codes=false'],
+    b     => ['en', 'b.csv', '?codes=false'],
+    lang  => ['en,zh-CN', 'lang.csv', '?codes=false'],
+    codes => ['en,zh-CN', 'lang.csv', ''],
 );
 
 my $build = sub {
-    my ($name, $langs, $csv) = @_;
+    my ($name, $langs, $csv, $options) = @_;
     my $out = "$tables/$name.ipgeo";
     my $src = "$data/$csv";
     my $mtime = (stat $out)[9];
     return $out
-        if defined $mtime && $mtime >= (stat $src)[9] && $mtime >= (stat $cli)[9];
+        if defined $mtime && $mtime >= (stat $src)[9] && $mtime >= (stat $cli)[9]
+            && $mtime >= (stat __FILE__)[9];
     # The CLI writes a temporary file and renames it, so concurrent runs
     # are safe. A fixed build time keeps the checksums stable.
     my @cmd = ($cli, 'build', '-q', '--build-time', '1700000000', '--lang', $langs,
-               '-o', $out, "$name=$src");
+               '-o', $out, "$name=$src$options");
     my $shell = join ' ', map { (my $q = $_) =~ s/'/'\\''/g; "'$q'" } @cmd;
     my $log = `$shell 2>&1`;
     bail_out("t::Ipgeo: `@cmd` failed: $log") if $? != 0;
@@ -243,7 +249,7 @@ our $ApiAttribution = 'Fixture data "A&B" \ ipgeo tests — CC0';
     {
         my @cmd = ($cli, 'build', '-q', '--build-time', '1700000000', '--lang', 'en',
                    '--description', 'HTTP API fixture', '--attribution', $ApiAttribution,
-                   '-o', $out, "api=$src");
+                   '-o', $out, "api=$src?codes=false");
         my $shell = join ' ', map { (my $q = $_) =~ s/'/'\\''/g; "'$q'" } @cmd;
         my $log = `$shell 2>&1`;
         bail_out("t::Ipgeo: `@cmd` failed: $log") if $? != 0;
