@@ -782,7 +782,8 @@ fn enrich_fills_codes_and_normalises() {
                 (Field::ProvinceCode, None, "TPE"),
                 (Field::Province, EN, "Taipei City"),
             ]),
-            // Other countries are untouched.
+            // Other countries get no codes; a country code without a
+            // name gets its names in the input's languages.
             rec(&[
                 (Field::CountryCode, None, "US"),
                 (Field::ProvinceCode, None, "CA"),
@@ -824,6 +825,15 @@ fn enrich_fills_codes_and_normalises() {
     assert_eq!(get(&r[2], Field::CityCode), None);
     assert_eq!(get(&r[3], Field::ProvinceCode), Some("710000"));
     assert_eq!(get(&r[4], Field::ProvinceCode), Some("CA"));
+    fn name(r: &SourceRecord, l: Option<u8>) -> Option<&str> {
+        r.get(Field::Country, l).and_then(Value::as_str)
+    }
+    assert_eq!(name(&r[4], EN), Some("United States"));
+    assert_eq!(name(&r[4], ZH), Some("美国"));
+    // A record with a country name keeps just its own names.
+    assert_eq!(name(&r[7], EN), Some("Japan"));
+    assert_eq!(name(&r[7], ZH), None);
+    assert_eq!(name(&r[0], EN), Some("China"));
     assert_eq!(get(&r[5], Field::CityCode), Some("330100-x"));
     assert_eq!(get(&r[6], Field::ProvinceCode), None);
     assert_eq!(get(&r[7], Field::CountryCode), Some("JP"));

@@ -543,12 +543,25 @@ fn detection_and_language_options() {
         src.records[src.v4[1].rec as usize].get(Field::Country, Some(1)),
         Some(&Value::Str("中国".into()))
     );
+    // A language the file lacks gives no names from the file; the country
+    // name then comes from the code, unless codes are off.
+    let spec = InputSpec::parse(&format!("{}?lang=fr&codes=false", path.display())).unwrap();
+    let src = import::import(&spec, &langs).unwrap();
+    let rec = &src.records[src.v4[1].rec as usize];
+    assert_eq!(rec.get(Field::Country, Some(1)), None);
+    assert_eq!(rec.get(Field::Province, Some(1)), None);
     let spec = InputSpec::parse(&format!("{}?lang=fr", path.display())).unwrap();
     let src = import::import(&spec, &langs).unwrap();
+    let rec = &src.records[src.v4[1].rec as usize];
     assert_eq!(
-        src.records[src.v4[1].rec as usize].get(Field::Country, Some(1)),
-        None
+        rec.get(Field::Country, Some(0)),
+        Some(&Value::Str("China".into()))
     );
+    assert_eq!(
+        rec.get(Field::Country, Some(1)),
+        Some(&Value::Str("中国".into()))
+    );
+    assert_eq!(rec.get(Field::Province, Some(1)), None);
     assert_eq!(
         src.records[src.v4[1].rec as usize].get(Field::Isp, None),
         Some(&Value::Str("电信".into()))

@@ -97,6 +97,29 @@ pub fn country_code(name: &str) -> Option<&'static str> {
     Table::get().country(name)
 }
 
+/// The display name of an ISO 3166-1 alpha-2 country code in a language:
+/// Chinese for `zh*` (`US` → `美国`), English for `en*` (`US` → `United
+/// States`), `None` for other languages and unknown codes. The import
+/// enrichment adds these to records that have a code but no country name.
+///
+/// ```
+/// use ipgeo::cn::country_name;
+/// assert_eq!(country_name("US", "en"), Some("United States"));
+/// assert_eq!(country_name("KR", "en"), Some("South Korea"));
+/// assert_eq!(country_name("gb", "zh-CN"), Some("英国"));
+/// assert_eq!(country_name("US", "de"), None);
+/// ```
+pub fn country_name(code: &str, lang: &str) -> Option<&'static str> {
+    let (zh, en) = Table::get().country_names(&code.to_ascii_uppercase())?;
+    if lang.starts_with("zh") {
+        Some(zh)
+    } else if lang == "en" || lang.starts_with("en-") {
+        Some(en)
+    } else {
+        None
+    }
+}
+
 /// The official name of a GB/T 2260 code in the table (`330106` →
 /// `西湖区`). For `810000` and `820000`, the SAR's name.
 ///
@@ -488,7 +511,9 @@ fn is_gbt(code: &str) -> bool {
 ///
 /// For each record:
 /// 1. without a `country_code` but with a country name (any language), the
-///    code from [`country_code`];
+///    code from [`country_code`]; with a code but no country name in any
+///    language, the names from [`country_name`] in the input's Chinese and
+///    English languages;
 /// 2. for CN, HK, MO and TW: `province_code` set to the GB/T code (replacing
 ///    a source's ISO 3166-2 code; removed when it is no GB/T code and none
 ///    is found), `city_code` and `district_code` set where absent; a CN
@@ -499,11 +524,11 @@ fn is_gbt(code: &str) -> bool {
 pub fn enrich(src: &mut Source, opts: &ImportOptions) {
     let langs = lang_order(opts);
     for rec in &mut src.records {
-        enrich_record(rec, &langs);
+        enrich_record(rec, &langs, &opts.languages);
     }
 }
 
-fn enrich_record(rec: &mut SourceRecord, langs: &[u8]) {
+fn enrich_record(rec: &mut SourceRecord, langs: &[u8], languages: &[String]) {
     let mut changed = false;
     let mut cc: Option<String> = rec
         .get(Field::CountryCode, None)
@@ -528,6 +553,14 @@ fn enrich_record(rec: &mut SourceRecord, langs: &[u8]) {
         }
     }
     let Some(cc) = cc else { return };
+    if names_of(rec, Field::Country, langs).is_empty() {
+        for (i, lang) in languages.iter().enumerate() {
+            if let (Ok(i), Some(name)) = (u8::try_from(i), country_name(&cc, lang)) {
+                rec.push(Field::Country, Some(i), Value::Str(name.into()));
+                changed = true;
+            }
+        }
+    }
     if !matches!(cc.as_str(), "CN" | "HK" | "MO" | "TW") {
         if changed {
             rec.normalize();

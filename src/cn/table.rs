@@ -73,6 +73,47 @@ pub(crate) struct Table {
     by_code: HashMap<&'static str, Vec<u32>>,
     /// Country name keys to ISO 3166-1 alpha-2 codes.
     countries: HashMap<String, &'static str>,
+    /// ISO 3166-1 alpha-2 codes to display names: (Chinese, English).
+    country_names: HashMap<&'static str, (String, String)>,
+}
+
+/// English short names where the ISO list's own would read oddly
+/// ("Korea (the Republic of)"); the others come from [`english_name`].
+const ENGLISH_NAMES: &[(&str, &str)] = &[
+    ("BN", "Brunei"),
+    ("BO", "Bolivia"),
+    ("BS", "Bahamas"),
+    ("CZ", "Czechia"),
+    ("FM", "Micronesia"),
+    ("GM", "Gambia"),
+    ("IR", "Iran"),
+    ("KP", "North Korea"),
+    ("KR", "South Korea"),
+    ("LA", "Laos"),
+    ("LY", "Libya"),
+    ("MD", "Moldova"),
+    ("MK", "North Macedonia"),
+    ("PS", "Palestine"),
+    ("RU", "Russia"),
+    ("SY", "Syria"),
+    ("SZ", "Eswatini"),
+    ("TZ", "Tanzania"),
+    ("VG", "British Virgin Islands"),
+    ("VI", "U.S. Virgin Islands"),
+    ("VN", "Vietnam"),
+];
+
+/// The display name among a country's English names: the first that is no
+/// inverted ISO form ("United States (the)"), no long form ("the United
+/// States of America") and no abbreviation ("USA").
+fn english_name<'a>(names: &[&'a str]) -> Option<&'a str> {
+    names.iter().copied().find(|n| {
+        n.is_ascii()
+            && n.len() > 3
+            && !n.contains(['(', ','])
+            && !n.starts_with("the ")
+            && n.chars().any(|c| c.is_ascii_lowercase())
+    })
 }
 
 fn push_unique(map: &mut HashMap<(Scope, String), Vec<u32>>, scope: Scope, k: String, i: u32) {
@@ -150,6 +191,7 @@ impl Table {
             provinces: HashMap::new(),
             by_code: HashMap::new(),
             countries: HashMap::new(),
+            country_names: HashMap::new(),
         };
         for (i, r) in rows.iter().enumerate() {
             let i = i as u32;
@@ -200,11 +242,25 @@ impl Table {
                 .and_then(|n| n.strip_suffix('"'))
                 .unwrap_or(names)
                 .replace("\"\"", "\"");
-            for n in names.split('|') {
+            let list: Vec<&str> = names.split('|').collect();
+            for n in &list {
                 let k = key(n);
                 if !k.is_empty() {
                     t.countries.insert(k, code);
                 }
+            }
+            let en = ENGLISH_NAMES
+                .iter()
+                .find(|(c, _)| *c == code)
+                .map(|(_, n)| *n);
+            if let Some(n) = en {
+                t.countries.insert(key(n), code);
+            }
+            let en = en.or_else(|| english_name(&list));
+            let zh = list.first().filter(|n| !n.is_ascii());
+            if let (Some(zh), Some(en)) = (zh, en) {
+                t.country_names
+                    .insert(code, ((*zh).to_string(), en.to_string()));
             }
         }
         t
@@ -228,6 +284,13 @@ impl Table {
     /// The units with this code.
     pub fn by_code(&self, code: &str) -> &[u32] {
         self.by_code.get(code).map_or(&[], Vec::as_slice)
+    }
+
+    /// The display names of a country code: (Chinese, English).
+    pub fn country_names(&self, code: &str) -> Option<(&str, &str)> {
+        self.country_names
+            .get(code)
+            .map(|(zh, en)| (zh.as_str(), en.as_str()))
     }
 
     /// The ISO 3166-1 alpha-2 code of a country name.
@@ -318,5 +381,38 @@ impl Table {
             }
         }
         best.map(|(len, i)| (i, name[len..].trim()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_country_has_display_names() {
+        let t = Table::get();
+        let codes: Vec<&str> = COUNTRIES
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .skip(1)
+            .map(|l| l.split_once(',').unwrap().0)
+            .collect();
+        assert!(codes.len() > 240, "{}", codes.len());
+        for code in codes {
+            let (zh, en) = t
+                .country_names(code)
+                .unwrap_or_else(|| panic!("{code}: no display names"));
+            assert!(!zh.is_ascii() && !zh.is_empty(), "{code}: {zh:?}");
+            assert!(
+                en.is_ascii() && !en.contains('(') && !en.starts_with("the "),
+                "{code}: {en:?}"
+            );
+            // A display name reads back to its code, in both languages.
+            assert_eq!(t.country(zh), Some(code), "{code}: {zh}");
+            assert_eq!(t.country(en), Some(code), "{code}: {en}");
+            if std::env::var_os("IPGEO_PRINT_COUNTRIES").is_some() {
+                println!("{code}\t{zh}\t{en}");
+            }
+        }
     }
 }
