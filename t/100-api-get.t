@@ -359,3 +359,25 @@ false opts.trusted[1]: bad prefix length in 10.0.0.0/33
 false opts.trusted[1]: bad address nope
 false opts.header must be a string
 false opts.timing must be a boolean
+
+
+
+=== TEST 21: query-string parsing: ip= and db= only as whole names (not xip=, adb=), the first of repeated names wins, empty values between &s
+--- request eval
+["GET /api/ip_query?xip=203.0.113.9&ip=8.8.8.8",
+ "GET /api/ip_query?aip=8.8.8.8",
+ "GET /api/ip_query?ip=8.8.8.8&ip=203.0.113.9",
+ "GET /api/ip_query?&&ip=8.8.8.8&",
+ "GET /api/ip_query?adb=b&ip=8.8.8.8",
+ "GET /api/ip_query?x=1&db=b&db=default&ip=8.8.8.8",
+ "GET /api/ip_query?ip=8.8.8.8&dbx=b"]
+--- error_code eval
+[200, 404, 200, 200, 200, 200, 200]
+--- response_body eval
+['{"ip":"8.8.8.8","network":"8.8.8.0/24","country_code":"US","country":"United States","province":"California","city":"Mountain View","asn":15169,"latitude":37.386,"longitude":-122.0838}',
+ '{"error":"not_found","message":"no data for 127.0.0.1","ip":"127.0.0.1"}',
+ '{"ip":"8.8.8.8","network":"8.8.8.0/24","country_code":"US","country":"United States","province":"California","city":"Mountain View","asn":15169,"latitude":37.386,"longitude":-122.0838}',
+ '{"ip":"8.8.8.8","network":"8.8.8.0/24","country_code":"US","country":"United States","province":"California","city":"Mountain View","asn":15169,"latitude":37.386,"longitude":-122.0838}',
+ '{"ip":"8.8.8.8","network":"8.8.8.0/24","country_code":"US","country":"United States","province":"California","city":"Mountain View","asn":15169,"latitude":37.386,"longitude":-122.0838}',
+ '{"ip":"8.8.8.8","network":"8.8.8.0/24","country_code":"JP","country":"Japan","province":"Tokyo","city":"Tokyo","asn":2497,"latitude":35.6895,"longitude":139.6917}',
+ '{"ip":"8.8.8.8","network":"8.8.8.0/24","country_code":"US","country":"United States","province":"California","city":"Mountain View","asn":15169,"latitude":37.386,"longitude":-122.0838}']
