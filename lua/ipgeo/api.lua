@@ -35,7 +35,6 @@ local str_find = string.find
 local str_format = string.format
 local printable = ipgeo._printable
 local next = next
-local str_byte = string.byte
 local str_sub = string.sub
 local ok_new, new_tab = pcall(require, "table.new")
 if not ok_new then
