@@ -101,6 +101,7 @@ bench: bench-rust bench-lua bench-http  ## every benchmark (about 15 minutes)
 
 bench-rust: data     ## criterion benchmarks of the table (DB-IP City Lite)
 	IPGEO_DATA=$(abspath $(DATA)) $(CARGO) bench --bench lookup
+	python3 benches/criterion-table.py target/criterion
 
 bench-lua: data      ## Lua-side lookup speed in standalone LuaJIT
 	benches/lua/run.sh $(DBIP_TABLE)

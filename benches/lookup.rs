@@ -19,7 +19,9 @@
 //! - `*/maxminddb_decode`: the `maxminddb` crate's lookup plus decoding the
 //!   same fields into a borrowed struct;
 //! - `dependent/*`: each address derived from the previous answer, so
-//!   lookups cannot overlap: latency, not throughput.
+//!   lookups cannot overlap: latency, not throughput;
+//! - `merged/*`: the merged default table (`data/default.ipgeo`, DB-IP +
+//!   ip2region) beside DB-IP alone, same addresses, same run.
 
 use std::hint::black_box;
 use std::net::IpAddr;
@@ -245,6 +247,43 @@ fn bench(c: &mut Criterion) {
             i
         })
     });
+    g.finish();
+
+    // The merged default table (DB-IP + ip2region, `make data`) beside DB-IP
+    // alone, interleaved in one run: merging must keep the lookup speed.
+    let merged_path = dir.join("default.ipgeo");
+    let Ok(merged) = Table::open_file(&merged_path) else {
+        eprintln!(
+            "SKIP merged bench: {} missing (make data)",
+            merged_path.display()
+        );
+        return;
+    };
+    let mut g = c.benchmark_group("merged");
+    g.throughput(Throughput::Elements(STREAM as u64));
+    for (label, t) in [("dbip", &table), ("default", &merged)] {
+        g.bench_function(format!("v4_ref_{label}"), |b| {
+            b.iter(|| {
+                let mut acc = 0u32;
+                for &a in v4.next() {
+                    acc = acc.wrapping_add(t.find_v4_ref(a));
+                }
+                acc
+            })
+        });
+        g.bench_function(format!("v4_batch_{label}"), |b| {
+            b.iter(|| {
+                t.find_v4_refs(v4.next(), &mut out);
+                out[STREAM - 1]
+            })
+        });
+        g.bench_function(format!("v6_batch_{label}"), |b| {
+            b.iter(|| {
+                t.find_v6_refs(v6.next(), &mut out);
+                out[STREAM - 1]
+            })
+        });
+    }
     g.finish();
 }
 
