@@ -103,7 +103,6 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::net::Ipv6Addr;
 
 use super::xdb::{is_placeholder, push_interval, Records, NOT_A_COUNTRY};
@@ -322,31 +321,6 @@ pub fn parse_meta(bytes: &[u8]) -> Result<IpdbMeta, IpdbError> {
     })
 }
 
-/// A fast hasher for `u32` data offsets (the splitmix64 finaliser). Not
-/// keyed: colliding offsets only slow a crafted file down, within the
-/// bounds the node count sets.
-#[derive(Default)]
-struct OffsetHasher(u64);
-
-impl Hasher for OffsetHasher {
-    fn finish(&self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 30;
-        x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        x ^= x >> 27;
-        x = x.wrapping_mul(0x94D0_49BB_1331_11EB);
-        x ^ (x >> 31)
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0 << 8) | u64::from(*b);
-        }
-    }
-    fn write_u32(&mut self, n: u32) {
-        self.0 = u64::from(n);
-    }
-}
-
 /// Where a meta field's values go.
 #[derive(Clone, Copy)]
 enum Target {
@@ -384,7 +358,7 @@ struct Decoder<'a> {
     /// Index of `country_name` among the fields, if any.
     country: Option<usize>,
     lang: Option<u8>,
-    by_offset: HashMap<u32, u32, BuildHasherDefault<OffsetHasher>>,
+    by_offset: super::mmdb::OffsetMap<u32>,
     records: Records,
     /// Bytes decoded so far, and the most allowed.
     decoded: usize,

@@ -48,40 +48,14 @@
 //! location), `subdivisions[1..]`, `traits.is_*` flags.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 
 use super::ImportOptions;
 use crate::field::{Field, Value as FieldValue};
 use crate::mmdb::{Entry, Limit, Limits, Mmdb, MmdbError, Section, Value};
 use crate::source::{Alias, Interval, Source, SourceRecord};
 
-/// A fast hasher for `u32` data offsets: the splitmix64 finaliser. It is
-/// not keyed; a crafted file could make offsets collide, but the number of
-/// distinct offsets is bounded by the data section's size, so the worst case
-/// stays bounded too.
-#[derive(Default)]
-struct OffsetHasher(u64);
-
-impl Hasher for OffsetHasher {
-    fn finish(&self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 30;
-        x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        x ^= x >> 27;
-        x = x.wrapping_mul(0x94D0_49BB_1331_11EB);
-        x ^ (x >> 31)
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0 << 8) | u64::from(*b);
-        }
-    }
-    fn write_u32(&mut self, n: u32) {
-        self.0 = u64::from(n);
-    }
-}
-
-type OffsetMap<V> = HashMap<u32, V, BuildHasherDefault<OffsetHasher>>;
+pub(crate) type OffsetMap<V> = HashMap<u32, V, BuildHasherDefault<super::OffsetHasher>>;
 
 /// Decoding work allowed per byte of file, for the whole import. Each record
 /// is decoded once, under [`Limits::RECORD`]; this bounds the sum, so that
