@@ -240,6 +240,30 @@ fn agree(a: &SourceRecord, b: &SourceRecord, group: &Group) -> bool {
     shared
 }
 
+/// Whether `other`'s name for group `gi` may name a finer unit than
+/// `chosen`'s: `other` has a code one level down (a district code beside
+/// its city) that `chosen` lacks or gives differently. This is how a city
+/// field that names a district looks after the import's coding (DB-IP's
+/// "Fengtai (Fengtai Qu)" as the city of an address in Beijing gets city
+/// code 110100 and district code 110106): its name must not complete
+/// another source's city (北京市) as the same place in another language.
+///
+/// Only cities are checked: sources do put districts in their city field,
+/// but not cities in their province field, and a province name must still
+/// complete across sources that differ in how far down they go.
+fn names_a_finer_unit(chosen: &SourceRecord, other: &SourceRecord, gi: usize) -> bool {
+    if GROUPS[gi].name != "city" {
+        return false;
+    }
+    let Some(finer) = GROUPS.get(gi + 1) else {
+        return false;
+    };
+    match other.get(finer.code, None) {
+        None => false,
+        Some(code) => chosen.get(finer.code, None) != Some(code),
+    }
+}
+
 fn has_any(r: &SourceRecord, fields: &[Field]) -> bool {
     r.values.iter().any(|(f, _, _)| fields.contains(f))
 }
@@ -293,12 +317,16 @@ pub fn combine(recs: &[Option<&SourceRecord>], policy: &Policy) -> (SourceRecord
             .copied()
             .filter(|&i| i == chosen || agree(chosen_rec, rec_of(i).unwrap(), group))
         {
+            let names_ok = i == chosen || !names_a_finer_unit(chosen_rec, rec_of(i).unwrap(), gi);
             for (f, l, v) in rec_of(i)
                 .unwrap()
                 .values
                 .iter()
                 .filter(|(f, _, _)| group.fields.contains(f))
             {
+                if *f == group.name_field && !names_ok {
+                    continue;
+                }
                 if out.get(*f, *l).is_none() {
                     out.values.push((*f, *l, v.clone()));
                 }
@@ -590,6 +618,54 @@ mod tests {
         c.normalize();
         let (out, _) = combine(&[Some(&a), Some(&c)], &Policy::in_order(2));
         assert!(out.get(Field::City, Some(1)).is_none());
+    }
+
+    #[test]
+    fn a_city_that_names_a_district_does_not_name_the_chosen_city() {
+        // Source 0 (ip2region-like): 北京市 in language 1, no district.
+        // Source 1 (DB-IP-like): its "city" is a district, coded as such.
+        let mut a = rec(&[
+            (Field::CountryCode, "CN"),
+            (Field::ProvinceCode, "110000"),
+            (Field::CityCode, "110100"),
+        ]);
+        a.push(Field::City, Some(1), Value::Str("北京市".into()));
+        a.normalize();
+        let mut b = rec(&[
+            (Field::CountryCode, "CN"),
+            (Field::ProvinceCode, "110000"),
+            (Field::CityCode, "110100"),
+            (Field::DistrictCode, "110106"),
+            (Field::City, "Fengtai (Fengtai Qu)"),
+            (Field::Latitude, "39.8"),
+        ]);
+        b.push(Field::Province, Some(0), Value::Str("Beijing".into()));
+        b.normalize();
+        let (out, prov) = combine(&[Some(&a), Some(&b)], &Policy::in_order(2));
+        assert_eq!(str_of(&out, Field::City, Some(1)), Some("北京市"));
+        assert_eq!(str_of(&out, Field::City, Some(0)), None);
+        // The rest of the group and the finer group still come from b.
+        assert_eq!(str_of(&out, Field::Latitude, None), Some("39.8"));
+        assert_eq!(str_of(&out, Field::DistrictCode, None), Some("110106"));
+        assert_eq!(provenance_of(prov, Target::Group(3)), Some(1));
+        // Its province name is no district: it completes the province.
+        assert_eq!(str_of(&out, Field::Province, Some(0)), Some("Beijing"));
+        // The same district in both: b's city name is the same place.
+        a.push(Field::DistrictCode, None, Value::Str("110106".into()));
+        a.normalize();
+        let (out, _) = combine(&[Some(&a), Some(&b)], &Policy::in_order(2));
+        assert_eq!(
+            str_of(&out, Field::City, Some(0)),
+            Some("Fengtai (Fengtai Qu)")
+        );
+        // Without a district code, b's city completes a's as before.
+        b.values.retain(|(f, _, _)| *f != Field::DistrictCode);
+        a.values.retain(|(f, _, _)| *f != Field::DistrictCode);
+        let (out, _) = combine(&[Some(&a), Some(&b)], &Policy::in_order(2));
+        assert_eq!(
+            str_of(&out, Field::City, Some(0)),
+            Some("Fengtai (Fengtai Qu)")
+        );
     }
 
     #[test]
