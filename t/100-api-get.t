@@ -274,7 +274,7 @@ Content-Type: application/json; charset=utf-8
 
 
 
-=== TEST 17: serve(opts) builds and caches one handler per options table; handler() without opts is the default one
+=== TEST 17: serve(opts) builds and caches one handler per options table and content; handler() without opts is the default one
 --- config
     location = /lang-opts {
         content_by_lua_block { require("ipgeo.api").serve(require("t.api").lang_opts) }
@@ -286,7 +286,13 @@ Content-Type: application/json; charset=utf-8
             local r = ngx.location.capture("/lang-opts", { args = "ip=114.114.114.114" })
             ngx.say(r.status, " ", r.body)
             ngx.say("cached per table: ", api.handler(opts) == api.handler(opts))
-            ngx.say("another table, another handler: ", api.handler(opts) ~= api.handler{ db = "lang" })
+            ngx.say("an equal table, the same handler: ", api.handler(opts) == api.handler{ db = "lang" })
+            ngx.say("other options, another handler: ", api.handler(opts) ~= api.handler{ db = "b" },
+                    " ", api.handler{ db = "b" } == api.handler{ db = "b" },
+                    " ", api.handler{ db = "lang", max_batch = 5 } ~= api.handler(opts),
+                    " ", api.handler{ trusted = { "10.0.0.0/8" } } ~= api.handler{ trusted = { "10.0.0.0/9" } },
+                    " ", api.handler{ trusted = { "10.0.0.0/8" } } == api.handler{ trusted = { "10.0.0.0/8" } },
+                    " ", api.handler{ max_batch = 5 } ~= api.handler{ max_batch = 6 })
             ngx.say("default handler cached: ", api.handler() == api.handler())
         }
     }
@@ -295,7 +301,8 @@ GET /t
 --- response_body
 200 {"ip":"114.114.114.114","network":"114.114.114.0/24","country_code":"CN","country":"China","province":"Jiangsu","city":"Nanjing","accuracy_radius":50,"names":{"city":{"en":"Nanjing","zh-CN":"南京"},"country":{"en":"China","zh-CN":"中国"},"province":{"en":"Jiangsu","zh-CN":"江苏省"}}}
 cached per table: true
-another table, another handler: true
+an equal table, the same handler: true
+other options, another handler: true true true true true true
 default handler cached: true
 
 

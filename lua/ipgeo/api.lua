@@ -410,7 +410,8 @@ end
 
 
 --- Answers the current request. Call as `handler:serve()`, or as
---- `require("ipgeo.api").serve(opts)` (handlers are cached per opts table).
+--- `require("ipgeo.api").serve(opts)` (handlers are cached per options
+--- table and per content).
 function _M.serve(self)
     if getmetatable(self) ~= mt then
         self = _M.handler(self)
@@ -446,19 +447,56 @@ end
 
 
 local handlers = setmetatable({}, { __mode = "k" })
+local by_signature = {}
 local default_handler
+local sort = table.sort
 
---- The handler for an options table (cached per table), or the default one.
+-- A string that equal options tables share: sorted keys with typed values
+-- (`trusted` element by element). Other tables count by identity.
+local function signature(opts)
+    local keys = {}
+    for k in pairs(opts) do
+        keys[#keys + 1] = tostring(k)
+    end
+    sort(keys)
+    local parts = {}
+    for i = 1, #keys do
+        local k = keys[i]
+        local v = opts[k]
+        if k == "trusted" and type(v) == "table" then
+            local list = {}
+            for j = 1, #v do
+                list[j] = type(v[j]) .. ":" .. tostring(v[j])
+            end
+            v = "[" .. concat(list, "\0") .. "]"
+        end
+        parts[i] = k .. "=" .. type(v) .. ":" .. tostring(v)
+    end
+    return concat(parts, "\0")
+end
+
+--- The handler for an options table, or the default one. Handlers are
+--- cached per table and per content: a table literal written in
+--- content_by_lua_block (a new table each request) finds the handler built
+--- for an equal one.
 function _M.handler(opts)
     if opts == nil then
         default_handler = default_handler or _M.new()
         return default_handler
     end
     local h = handlers[opts]
+    if h then
+        return h
+    end
+    local sig = type(opts) == "table" and signature(opts) or nil
+    h = sig and by_signature[sig]
     if not h then
         h = _M.new(opts)
-        handlers[opts] = h
+        if sig then
+            by_signature[sig] = h
+        end
     end
+    handlers[opts] = h
     return h
 end
 
