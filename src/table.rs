@@ -732,8 +732,20 @@ impl<S: AsRef<[u8]>> Table<S> {
 
     /// Looks up an IPv4 address given as an integer.
     pub fn lookup_v4(&self, ip: u32) -> Option<Hit<'_>> {
-        let record = self.record(self.find_v4_ref(ip))?;
-        let (start, end) = self.range_of(false, u64::from(ip))?;
+        // One descent for the record and the network (as find_v4_ref, but
+        // keeping the range entry, which the network needs even where the
+        // leaf holds the record directly).
+        let key = u64::from(ip);
+        let leaf = self.descend(&self.v4, key, 32);
+        let i = self.entry_from::<false>(leaf, key);
+        let r = if leaf & format::DIRECT != 0 {
+            leaf & format::LEAF_MASK
+        } else {
+            i.and_then(|i| self.rec(&self.v4, false, i))
+                .unwrap_or(format::REC_NONE)
+        };
+        let record = self.record(r)?;
+        let (start, end) = self.range_at(false, key, i?)?;
         let prefix = cidr_within(u128::from(ip), u128::from(start), u128::from(end), 32);
         Some(Hit {
             record,
@@ -760,12 +772,29 @@ impl<S: AsRef<[u8]>> Table<S> {
                 },
             });
         }
-        let record = self.record(self.find_v6_ref(ip))?;
+        // One descent for the record and the network, as find_v6_ref and
+        // the range of the entry (or of the split /64) it lands in.
         let hi64 = (ip >> 64) as u64;
-        let (start, end) = match self.split_range(ip) {
-            Some(r) => r,
+        let leaf = self.descend(&self.v6, hi64, 64);
+        let i = self.entry_from::<true>(leaf, hi64);
+        let entry_rec = i.and_then(|i| self.rec(&self.v6, true, i));
+        let split = entry_rec
+            .filter(|r| r & format::REC_SPLIT != 0)
+            .and_then(|r| self.split_find(r, ip));
+        let r = if leaf & format::DIRECT != 0 {
+            leaf & format::LEAF_MASK
+        } else {
+            match (entry_rec, split) {
+                (Some(r), _) if r & format::REC_SPLIT == 0 => r,
+                (_, Some((r, _, _))) => r,
+                _ => format::REC_NONE,
+            }
+        };
+        let record = self.record(r)?;
+        let (start, end) = match split {
+            Some((_, s, e)) => (s, e),
             None => {
-                let (s, e) = self.range_of(true, hi64)?;
+                let (s, e) = self.range_at(true, hi64, i?)?;
                 (
                     u128::from(s) << 64,
                     (u128::from(e) << 64) | u128::from(u64::MAX),
@@ -1020,17 +1049,12 @@ impl<S: AsRef<[u8]>> Table<S> {
     }
 
     /// First and last address (of the family's key bits) of the range that
-    /// contains `key`, following the range across slot boundaries.
-    fn range_of(&self, v6: bool, key: u64) -> Option<(u64, u64)> {
+    /// contains `key`, range entry `i`, following the range across slot
+    /// boundaries.
+    fn range_at(&self, v6: bool, key: u64, i: usize) -> Option<(u64, u64)> {
         let (f, bits) = if v6 { (&self.v6, 64) } else { (&self.v4, 32) };
         let sub = bits - format::SLOT_BITS;
         let slot_of = |k: u64| k >> sub;
-        let leaf = self.descend(f, key, bits);
-        let i = if v6 {
-            self.entry_from::<true>(leaf, key)?
-        } else {
-            self.entry_from::<false>(leaf, key)?
-        };
         let r = self.rec(f, v6, i)?;
         let (first, end) = self.slot_bounds(f, key, bits)?;
         let base = slot_of(key) << sub;
@@ -1085,18 +1109,6 @@ impl<S: AsRef<[u8]>> Table<S> {
             block | u128::from(u64::MAX)
         };
         Some((rec, start, end))
-    }
-
-    /// The range within a split /64 that contains `ip`, if its block is split.
-    fn split_range(&self, ip: u128) -> Option<(u128, u128)> {
-        let hi64 = (ip >> 64) as u64;
-        let leaf = self.descend(&self.v6, hi64, 64);
-        let i = self.entry_from::<true>(leaf, hi64)?;
-        let r = self.rec(&self.v6, true, i)?;
-        if r & format::REC_SPLIT == 0 {
-            return None;
-        }
-        self.split_find(r, ip).map(|(_, s, e)| (s, e))
     }
 
     /// Diagnostics: whether the index answers `key` with a direct leaf.
