@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::import::{self, InputSpec};
-use crate::source::{Interval, Source, SourceRecord};
+use crate::source::{Interval, SourceRecord};
 use crate::table::{Table, ValueRef};
 
 /// What a comparison covered.
@@ -49,28 +49,6 @@ pub fn sample_v6(rng: &mut SplitMix, v6: &[Interval]) -> Option<u128> {
     } else {
         iv.start + r % (span + 1)
     })
-}
-
-fn find(ivs: &[Interval], a: u128) -> Option<u32> {
-    let i = ivs.partition_point(|iv| iv.start <= a).checked_sub(1)?;
-    (ivs[i].end >= a).then_some(ivs[i].rec)
-}
-
-/// The source's record for an address, following its aliases.
-fn source_answer(src: &Source, v6: bool, a: u128) -> Option<&SourceRecord> {
-    let rec = if v6 {
-        match src
-            .aliases
-            .iter()
-            .find(|al| a >> (128 - u32::from(al.len)) == al.prefix >> (128 - u32::from(al.len)))
-        {
-            Some(al) => find(&src.v4, (a >> (96 - u32::from(al.len))) & 0xFFFF_FFFF),
-            None => find(&src.v6, a),
-        }
-    } else {
-        find(&src.v4, a)
-    };
-    rec.map(|r| &src.records[r as usize])
 }
 
 /// Checks one address: every value the source has, the table has too.
@@ -134,7 +112,7 @@ pub fn compare_with_mmdb<S: AsRef<[u8]>>(
             std::net::IpAddr::V4((a as u32).into())
         };
         report.compared += 1;
-        if check(table, source_answer(&src, v6, a), ip)? {
+        if check(table, src.record_at(v6, a), ip)? {
             report.with_data += 1;
         }
         Ok(())

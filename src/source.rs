@@ -96,3 +96,27 @@ pub struct Source {
     /// IPv6 prefixes that the source answers from its IPv4 data.
     pub aliases: Vec<Alias>,
 }
+
+impl Source {
+    /// The record the source gives `a` (an IPv4 address in the low 32 bits
+    /// when `v6` is false), following its aliases for IPv6; a plain search
+    /// of the intervals, for checks against a built table.
+    pub fn record_at(&self, v6: bool, a: u128) -> Option<&SourceRecord> {
+        let find = |ivs: &[Interval], a: u128| {
+            let i = ivs.partition_point(|iv| iv.start <= a).checked_sub(1)?;
+            (ivs[i].end >= a).then_some(ivs[i].rec)
+        };
+        let rec =
+            if v6 {
+                match self.aliases.iter().find(|al| {
+                    a >> (128 - u32::from(al.len)) == al.prefix >> (128 - u32::from(al.len))
+                }) {
+                    Some(al) => find(&self.v4, (a >> (96 - u32::from(al.len))) & 0xFFFF_FFFF),
+                    None => find(&self.v6, a),
+                }
+            } else {
+                find(&self.v4, a)
+            };
+        rec.and_then(|r| self.records.get(r as usize))
+    }
+}

@@ -5,8 +5,9 @@
 //! error messages.
 //!
 //! The expected record is derived from the reference's answer here,
-//! independently of the importer: the field mapping, the placeholder values
-//! and the "not a country" values are listed again below.
+//! independently of the importer: the placeholder values are listed again
+//! in `tests/common`, the field mapping and the "not a country" values
+//! below.
 
 mod common;
 
@@ -18,44 +19,15 @@ use std::time::{Duration, Instant};
 use ipgeo::compare::{sample_v6, SplitMix};
 use ipgeo::field::{Field, Value};
 use ipgeo::import::ipdb::{import_ipdb, parse_meta};
-use ipgeo::import::{self, Format, ImportOptions, InputSpec};
+use ipgeo::import::{self, Format, InputSpec};
 use ipgeo::source::{Alias, Interval, Source};
 
 const SAMPLES: usize = 100_000;
 
-fn opts() -> ImportOptions {
-    ImportOptions {
-        name: "qqwry".into(),
-        languages: vec!["en".into(), "zh-CN".into()],
-        default_lang: "zh-CN".into(),
-    }
-}
-
 // ---------------------------------------------------------------------------
 // The expected mapping, written independently of the importer.
 
-fn absent(v: &str) -> bool {
-    const EXACT: [&str; 12] = [
-        "",
-        "0",
-        "-",
-        "*",
-        "未知",
-        "内网IP",
-        "局域网",
-        "本机地址",
-        "保留地址",
-        "共享地址",
-        "未分配地址",
-        "Reserved",
-    ];
-    EXACT.contains(&v)
-        || ["局域网IP", "保留地址", "环回地址", "本地链路"]
-            .iter()
-            .any(|p| v.starts_with(p))
-}
-
-type Triples = Vec<(Field, Option<u8>, String)>;
+use common::{addr_text, got, placeholder, Triples};
 
 /// What a reference answer (field name to value) means.
 fn expected(data: &BTreeMap<String, String>) -> Triples {
@@ -67,7 +39,7 @@ fn expected(data: &BTreeMap<String, String>) -> Triples {
         return out;
     }
     for (k, v) in data {
-        if absent(v) {
+        if placeholder(v) {
             continue;
         }
         let (field, lang) = match k.as_str() {
@@ -85,50 +57,6 @@ fn expected(data: &BTreeMap<String, String>) -> Triples {
     }
     out.sort();
     out
-}
-
-fn find(ivs: &[Interval], a: u128) -> Option<u32> {
-    let i = ivs.partition_point(|iv| iv.start <= a).checked_sub(1)?;
-    (ivs[i].end >= a).then_some(ivs[i].rec)
-}
-
-/// The imported record for an address (through the aliases for IPv6).
-fn got(src: &Source, v6: bool, a: u128) -> Triples {
-    let r = if v6 {
-        match src
-            .aliases
-            .iter()
-            .find(|al| a >> (128 - u32::from(al.len)) == al.prefix >> (128 - u32::from(al.len)))
-        {
-            Some(al) => find(&src.v4, (a >> (96 - u32::from(al.len))) & 0xFFFF_FFFF),
-            None => find(&src.v6, a),
-        }
-    } else {
-        find(&src.v4, a)
-    };
-    let Some(r) = r else {
-        return Vec::new();
-    };
-    let mut out: Vec<_> = src.records[r as usize]
-        .values
-        .iter()
-        .map(|(f, l, v)| (*f, *l, v.to_string()))
-        .collect();
-    out.sort();
-    out
-}
-
-fn addr_text(a: u128, v6: bool) -> String {
-    if v6 {
-        // Full groups: the npm reader parses neither `::ffff:1.2.3.4` nor
-        // other dotted forms.
-        (0..8)
-            .map(|i| format!("{:x}", (a >> (112 - 16 * i)) as u16))
-            .collect::<Vec<_>>()
-            .join(":")
-    } else {
-        std::net::Ipv4Addr::from(a as u32).to_string()
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -403,7 +331,7 @@ fn qqwry_agrees_with_the_npm_reader() {
     };
     let bytes = std::fs::read(&path).unwrap();
     let t = Instant::now();
-    let src = import_ipdb(&bytes, &opts()).unwrap();
+    let src = import_ipdb(&bytes, &common::cn_opts("qqwry")).unwrap();
     eprintln!(
         "{TEST}: imported {} IPv4 + {} IPv6 intervals, {} records, aliases {:?} in {:?}: {}",
         src.v4.len(),
@@ -456,7 +384,7 @@ fn synthetic_files_agree_with_the_npm_reader() {
         let bytes = small(v4node);
         let path = dir.path().join("small.ipdb");
         std::fs::write(&path, &bytes).unwrap();
-        let src = import_ipdb(&bytes, &opts()).unwrap();
+        let src = import_ipdb(&bytes, &common::cn_opts("qqwry")).unwrap();
         let mut rng = SplitMix(3);
         for v6 in [false, true] {
             let addrs = addresses(&mut rng, &src, v6, 2000);
@@ -480,7 +408,7 @@ fn synthetic_files_agree_with_the_npm_reader() {
 
 #[test]
 fn synthetic_files_import() {
-    let src = import_ipdb(&small(true), &opts()).unwrap();
+    let src = import_ipdb(&small(true), &common::cn_opts("qqwry")).unwrap();
     assert_eq!(src.aliases, vec![Alias::MAPPED]);
     assert_eq!(src.v4.len(), 4);
     assert!(src.records[src.v4[0].rec as usize].is_empty());
@@ -503,7 +431,7 @@ fn synthetic_files_import() {
     let mut w = Writer::new();
     w.v4(0, 1, "中国\t\t\t\t\t\tCN\tAS");
     w.v4(0x8000_0000, 1, "中国\t\t\t\t\t\tCN\tAS");
-    let src = import_ipdb(&w.finish(1, &FIELDS, false), &opts()).unwrap();
+    let src = import_ipdb(&w.finish(1, &FIELDS, false), &common::cn_opts("qqwry")).unwrap();
     assert_eq!(
         src.v4,
         vec![Interval {
@@ -518,7 +446,7 @@ fn synthetic_files_import() {
     let mut w = Writer::new();
     w.v4(0, 0, "中国\t\t\t\t\t\tCN\tAS");
     assert_eq!(
-        import_ipdb(&w.finish(1, &FIELDS, false), &opts())
+        import_ipdb(&w.finish(1, &FIELDS, false), &common::cn_opts("qqwry"))
             .unwrap_err()
             .to_string(),
         "ipdb byte 4: meta: ip_version 1 says IPv4, but ::ffff:0:0/96 leads to record 104 at \
@@ -570,7 +498,11 @@ fn detection_and_language_options() {
 
 #[test]
 fn corrupt_files_give_exact_errors() {
-    let e = |b: &[u8]| import_ipdb(b, &opts()).unwrap_err().to_string();
+    let e = |b: &[u8]| {
+        import_ipdb(b, &common::cn_opts("qqwry"))
+            .unwrap_err()
+            .to_string()
+    };
     let good = small(true);
     let meta = parse_meta(&good).unwrap();
     let t = meta.tree_start;
@@ -597,7 +529,7 @@ fn corrupt_files_give_exact_errors() {
     // An IPv6 record pointing to the IPv4 node is an alias.
     let mut b = good.clone();
     set(&mut b, 1, 1, v4 as u32);
-    let src = import_ipdb(&b, &opts()).unwrap();
+    let src = import_ipdb(&b, &common::cn_opts("qqwry")).unwrap();
     assert_eq!(
         src.aliases,
         vec![
@@ -704,7 +636,7 @@ fn corrupt_files_give_exact_errors() {
 /// accepted, must answer like the reader on the same bytes.
 fn check_mutant(b: &[u8], rng: &mut SplitMix, limit: Duration) -> bool {
     let t = Instant::now();
-    let r = std::panic::catch_unwind(|| import_ipdb(b, &opts()));
+    let r = std::panic::catch_unwind(|| import_ipdb(b, &common::cn_opts("qqwry")));
     let r = r.unwrap_or_else(|_| panic!("import panicked"));
     assert!(t.elapsed() < limit, "import took {:?}", t.elapsed());
     let Ok(src) = r else {

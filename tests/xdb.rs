@@ -5,8 +5,8 @@
 //! bounded time, never with a panic; exact error messages.
 //!
 //! The expected record is derived from the reference's region string here,
-//! independently of the importer: the placeholder values and the
-//! "not a country" values are listed again below.
+//! independently of the importer: the placeholder values are listed again
+//! in `tests/common`, the "not a country" values below.
 
 mod common;
 
@@ -17,43 +17,15 @@ use std::time::{Duration, Instant};
 use ipgeo::compare::SplitMix;
 use ipgeo::field::{Field, Value};
 use ipgeo::import::xdb::{import_xdb, REGION_START};
-use ipgeo::import::{self, Format, ImportOptions, InputSpec};
-use ipgeo::source::{Interval, Source};
+use ipgeo::import::{self, Format, InputSpec};
+use ipgeo::source::Source;
+
+use common::{addr_text, got, placeholder};
 
 const SAMPLES: usize = 100_000;
 
-fn opts() -> ImportOptions {
-    ImportOptions {
-        name: "ip2region".into(),
-        languages: vec!["en".into(), "zh-CN".into()],
-        default_lang: "zh-CN".into(),
-    }
-}
-
 // ---------------------------------------------------------------------------
 // The expected mapping, written independently of the importer.
-
-fn absent(v: &str) -> bool {
-    const EXACT: [&str; 12] = [
-        "",
-        "0",
-        "-",
-        "*",
-        "未知",
-        "内网IP",
-        "局域网",
-        "本机地址",
-        "保留地址",
-        "共享地址",
-        "未分配地址",
-        "Reserved",
-    ];
-    EXACT.contains(&v)
-        || v.starts_with("局域网IP")
-        || v.starts_with("保留地址")
-        || v.starts_with("环回地址")
-        || v.starts_with("本地链路")
-}
 
 #[derive(Clone, Copy, PartialEq, Debug)]
 enum Layout {
@@ -79,7 +51,7 @@ fn expected(region: &str, layout: Layout) -> Vec<(Field, Option<u8>, String)> {
         .iter()
         .zip(idx)
         .map(|(f, i)| (*f, v[i]))
-        .filter(|(_, s)| !absent(s))
+        .filter(|(_, s)| !placeholder(s))
         .collect();
     // zh-CN is index 1; English (iso layout, no CJK name) index 0.
     let lang = if layout == Layout::Iso && !kept.is_empty() && !kept.iter().any(|(_, s)| cjk(s)) {
@@ -91,7 +63,7 @@ fn expected(region: &str, layout: Layout) -> Vec<(Field, Option<u8>, String)> {
         .into_iter()
         .map(|(f, s)| (f, Some(lang), s.to_string()))
         .collect();
-    if !absent(v[idx[3]]) {
+    if !placeholder(v[idx[3]]) {
         out.push((Field::Isp, None, v[idx[3]].to_string()));
     }
     if layout == Layout::Iso && v[4].len() == 2 && v[4].bytes().all(|b| b.is_ascii_uppercase()) {
@@ -99,38 +71,6 @@ fn expected(region: &str, layout: Layout) -> Vec<(Field, Option<u8>, String)> {
     }
     out.sort();
     out
-}
-
-fn find(ivs: &[Interval], a: u128) -> Option<u32> {
-    let i = ivs.partition_point(|iv| iv.start <= a).checked_sub(1)?;
-    (ivs[i].end >= a).then_some(ivs[i].rec)
-}
-
-/// The imported record for an address, as sorted triples.
-fn got(src: &Source, v6: bool, a: u128) -> Vec<(Field, Option<u8>, String)> {
-    let ivs = if v6 { &src.v6 } else { &src.v4 };
-    let Some(r) = find(ivs, a) else {
-        return Vec::new();
-    };
-    let mut out: Vec<_> = src.records[r as usize]
-        .values
-        .iter()
-        .map(|(f, l, v)| (*f, *l, v.as_str().unwrap().to_string()))
-        .collect();
-    out.sort();
-    out
-}
-
-fn addr_text(a: u128, v6: bool) -> String {
-    if v6 {
-        // Full groups: every reader parses them.
-        (0..8)
-            .map(|i| format!("{:x}", (a >> (112 - 16 * i)) as u16))
-            .collect::<Vec<_>>()
-            .join(":")
-    } else {
-        std::net::Ipv4Addr::from(a as u32).to_string()
-    }
 }
 
 // ---------------------------------------------------------------------------
@@ -394,7 +334,7 @@ fn the_real_file_agrees_with_the_official_binding() {
     };
     let bytes = std::fs::read(&path).unwrap();
     let t = Instant::now();
-    let src = import_xdb(&bytes, &opts()).unwrap();
+    let src = import_xdb(&bytes, &common::cn_opts("ip2region")).unwrap();
     eprintln!(
         "{TEST}: imported {} IPv4 intervals, {} records in {:?}: {}",
         src.v4.len(),
@@ -443,7 +383,8 @@ fn synthetic_files_agree_with_the_official_binding() {
     ] {
         let path = dir.path().join(name);
         std::fs::write(&path, &bytes).unwrap();
-        let src = import_xdb(&bytes, &opts()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let src = import_xdb(&bytes, &common::cn_opts("ip2region"))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         let mut rng = SplitMix(7);
         let addrs = addresses(&mut rng, &src, v6, 2000);
         let text: Vec<String> = addrs.iter().map(|a| addr_text(*a, v6)).collect();
@@ -459,7 +400,7 @@ fn synthetic_files_agree_with_the_official_binding() {
 
 #[test]
 fn synthetic_files_import() {
-    let src = import_xdb(&small_v4(2), &opts()).unwrap();
+    let src = import_xdb(&small_v4(2), &common::cn_opts("ip2region")).unwrap();
     // Neighbours with the same region merge; the empty region is listed
     // with an empty record.
     assert_eq!(src.v4.len(), 6);
@@ -470,7 +411,7 @@ fn synthetic_files_import() {
         src.description,
         "ip2region xdb structure 2, IPv4, created 2023-11-14, 7 segments, regions 国家|区域|省份|城市|ISP"
     );
-    let src = import_xdb(&small_v6(), &opts()).unwrap();
+    let src = import_xdb(&small_v6(), &common::cn_opts("ip2region")).unwrap();
     assert!(src.v4.is_empty());
     assert_eq!(src.v6.len(), 5);
     let au = &src.records[src.v6[1].rec as usize];
@@ -483,7 +424,7 @@ fn synthetic_files_import() {
         Some(&Value::Str("AU".into()))
     );
     let four = make_xdb(3, false, &[(0, 0xFFFF_FFFF, "中国|广东省|深圳市|移动")]);
-    let src = import_xdb(&four, &opts()).unwrap();
+    let src = import_xdb(&four, &common::cn_opts("ip2region")).unwrap();
     assert_eq!(
         src.records[src.v4[0].rec as usize].get(Field::City, Some(1)),
         Some(&Value::Str("深圳市".into()))
@@ -526,7 +467,11 @@ fn detection_and_language_options() {
 
 #[test]
 fn corrupt_files_give_exact_errors() {
-    let e = |b: &[u8]| import_xdb(b, &opts()).unwrap_err().to_string();
+    let e = |b: &[u8]| {
+        import_xdb(b, &common::cn_opts("ip2region"))
+            .unwrap_err()
+            .to_string()
+    };
     let good = small_v4(2);
     let first = u32::from_le_bytes(good[8..12].try_into().unwrap()) as usize;
     // Segment 3 starts inside segment 2.
@@ -635,7 +580,7 @@ fn corrupt_files_give_exact_errors() {
 /// accepted, must answer like the searcher on the same bytes.
 fn check_mutant(b: &[u8], rng: &mut SplitMix, limit: Duration) -> bool {
     let t = Instant::now();
-    let r = std::panic::catch_unwind(|| import_xdb(b, &opts()));
+    let r = std::panic::catch_unwind(|| import_xdb(b, &common::cn_opts("ip2region")));
     let r = r.unwrap_or_else(|_| panic!("import panicked"));
     assert!(t.elapsed() < limit, "import took {:?}", t.elapsed());
     let Ok(src) = r else {

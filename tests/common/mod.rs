@@ -49,3 +49,73 @@ pub fn table_of(sources: &[Source], languages: &[&str]) -> Table<Vec<u8>> {
     t.verify().expect("verify");
     t
 }
+
+// ---------------------------------------------------------------------------
+// For the Chinese importers' tests (tests/xdb.rs, tests/ipdb.rs): their
+// expected records are derived from the reference readers' answers with
+// these, independently of the importers.
+
+/// Import options of those tests: names in `en` and `zh-CN`, untagged ones
+/// Chinese.
+pub fn cn_opts(name: &str) -> ipgeo::import::ImportOptions {
+    ipgeo::import::ImportOptions {
+        name: name.into(),
+        languages: vec!["en".into(), "zh-CN".into()],
+        default_lang: "zh-CN".into(),
+    }
+}
+
+/// Whether a value of qqwry or ip2region means "unknown" or "not a place"
+/// (listed again here, not taken from the importers).
+pub fn placeholder(v: &str) -> bool {
+    const EXACT: [&str; 12] = [
+        "",
+        "0",
+        "-",
+        "*",
+        "未知",
+        "内网IP",
+        "局域网",
+        "本机地址",
+        "保留地址",
+        "共享地址",
+        "未分配地址",
+        "Reserved",
+    ];
+    EXACT.contains(&v)
+        || ["局域网IP", "保留地址", "环回地址", "本地链路"]
+            .iter()
+            .any(|p| v.starts_with(p))
+}
+
+/// Sorted (field, language, value) triples of a record.
+pub type Triples = Vec<(ipgeo::field::Field, Option<u8>, String)>;
+
+/// The imported record for an address (through the aliases for IPv6), as
+/// sorted triples; empty where the source has none.
+pub fn got(src: &Source, v6: bool, a: u128) -> Triples {
+    let Some(rec) = src.record_at(v6, a) else {
+        return Vec::new();
+    };
+    let mut out: Triples = rec
+        .values
+        .iter()
+        .map(|(f, l, v)| (*f, *l, v.to_string()))
+        .collect();
+    out.sort();
+    out
+}
+
+/// An address as the reference readers take it: dotted IPv4, or IPv6 in
+/// eight full groups (the npm reader parses neither `::ffff:1.2.3.4` nor
+/// other dotted forms).
+pub fn addr_text(a: u128, v6: bool) -> String {
+    if v6 {
+        (0..8)
+            .map(|i| format!("{:x}", (a >> (112 - 16 * i)) as u16))
+            .collect::<Vec<_>>()
+            .join(":")
+    } else {
+        std::net::Ipv4Addr::from(a as u32).to_string()
+    }
+}
