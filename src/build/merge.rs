@@ -88,6 +88,10 @@ pub struct Group {
     pub name_field: Field,
     /// Every field of the group.
     pub fields: &'static [Field],
+    /// The code of the finer unit that this group's names sometimes name
+    /// instead (a district in a city field): names from another source that
+    /// has this code, unlike the chosen one, do not complete the group.
+    pub names_may_name: Option<Field>,
 }
 
 /// The location groups, coarsest first.
@@ -102,12 +106,14 @@ pub const GROUPS: [Group; 4] = [
             Field::ContinentCode,
             Field::Continent,
         ],
+        names_may_name: None,
     },
     Group {
         name: "province",
         code: Field::ProvinceCode,
         name_field: Field::Province,
         fields: &[Field::Province, Field::ProvinceCode],
+        names_may_name: None,
     },
     Group {
         name: "city",
@@ -122,12 +128,14 @@ pub const GROUPS: [Group; 4] = [
             Field::PostalCode,
             Field::Timezone,
         ],
+        names_may_name: Some(Field::DistrictCode),
     },
     Group {
         name: "district",
         code: Field::DistrictCode,
         name_field: Field::District,
         fields: &[Field::District, Field::DistrictCode],
+        names_may_name: None,
     },
 ];
 
@@ -240,28 +248,21 @@ fn agree(a: &SourceRecord, b: &SourceRecord, group: &Group) -> bool {
     shared
 }
 
-/// Whether `other`'s name for group `gi` may name a finer unit than
-/// `chosen`'s: `other` has a code one level down (a district code beside
-/// its city) that `chosen` lacks or gives differently. This is how a city
-/// field that names a district looks after the import's coding (DB-IP's
-/// "Fengtai (Fengtai Qu)" as the city of an address in Beijing gets city
-/// code 110100 and district code 110106): its name must not complete
-/// another source's city (北京市) as the same place in another language.
-///
-/// Only cities are checked: sources do put districts in their city field,
-/// but not cities in their province field, and a province name must still
-/// complete across sources that differ in how far down they go.
-fn names_a_finer_unit(chosen: &SourceRecord, other: &SourceRecord, gi: usize) -> bool {
-    if GROUPS[gi].name != "city" {
-        return false;
-    }
-    let Some(finer) = GROUPS.get(gi + 1) else {
-        return false;
-    };
-    match other.get(finer.code, None) {
-        None => false,
-        Some(code) => chosen.get(finer.code, None) != Some(code),
-    }
+/// Whether `other`'s names for `group` may name a finer unit than
+/// `chosen`'s: `other` has the code of that unit (a district code beside its
+/// city) and `chosen` lacks it or gives another. This is how a city field
+/// that names a district looks after the import's coding (DB-IP's "Fengtai
+/// (Fengtai Qu)" as the city of an address in Beijing gets city code 110100
+/// and district code 110106): its name must not complete another source's
+/// city (北京市) as the same place in another language. Only cities are
+/// marked (`names_may_name`): sources put districts in their city field,
+/// not cities in their province field.
+fn names_a_finer_unit(chosen: &SourceRecord, other: &SourceRecord, group: &Group) -> bool {
+    group.names_may_name.is_some_and(|code| {
+        other
+            .get(code, None)
+            .is_some_and(|c| chosen.get(code, None) != Some(c))
+    })
 }
 
 fn has_any(r: &SourceRecord, fields: &[Field]) -> bool {
@@ -317,7 +318,8 @@ pub fn combine(recs: &[Option<&SourceRecord>], policy: &Policy) -> (SourceRecord
             .copied()
             .filter(|&i| i == chosen || agree(chosen_rec, rec_of(i).unwrap(), group))
         {
-            let names_ok = i == chosen || !names_a_finer_unit(chosen_rec, rec_of(i).unwrap(), gi);
+            let names_ok =
+                i == chosen || !names_a_finer_unit(chosen_rec, rec_of(i).unwrap(), group);
             for (f, l, v) in rec_of(i)
                 .unwrap()
                 .values
