@@ -135,11 +135,17 @@ pub enum Kind {
     /// [`COUNTRY_ENTRY`]-byte entry is the first record reference of a run
     /// (rising) and its two-letter code (zeros: none).
     Countries = 16,
+    /// IPv4 country slot directory: [`SLOTS`] + 1 `u32`, the first
+    /// [`Kind::V4Countries`] entry of each slot (optional, with it).
+    V4CountrySlots = 17,
+    /// IPv4 country ranges: `u32` entries, start (low 16 bits of the address)
+    /// in bits 16..32, two-letter code in bits 0..16 (zero: none).
+    V4Countries = 18,
 }
 
 impl Kind {
     /// Every kind, in file order.
-    pub const ALL: [Kind; 16] = [
+    pub const ALL: [Kind; 18] = [
         Kind::Meta,
         Kind::Columns,
         Kind::Strings,
@@ -156,6 +162,8 @@ impl Kind {
         Kind::V4Slots,
         Kind::V6Slots,
         Kind::Countries,
+        Kind::V4CountrySlots,
+        Kind::V4Countries,
     ];
 
     /// The kind with this number.
@@ -182,6 +190,8 @@ impl Kind {
             Kind::V4Slots => "v4_slots",
             Kind::V6Slots => "v6_slots",
             Kind::Countries => "countries",
+            Kind::V4CountrySlots => "v4_country_slots",
+            Kind::V4Countries => "v4_countries",
         }
     }
 
@@ -197,7 +207,9 @@ impl Kind {
             | Kind::V6Buckets
             | Kind::V6Splits
             | Kind::V4Slots
-            | Kind::V6Slots => 4,
+            | Kind::V6Slots
+            | Kind::V4CountrySlots
+            | Kind::V4Countries => 4,
             Kind::V4Ranges => V4_ENTRY,
             Kind::Countries => COUNTRY_ENTRY,
             Kind::V6Ranges => V6_ENTRY,

@@ -30,7 +30,6 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::SystemTime;
 
-use crate::field::Field;
 use crate::format;
 use crate::table::{MappedTable, Table};
 
@@ -87,8 +86,6 @@ pub struct Loaded {
     pub identity: FileId,
     /// When it was loaded.
     pub loaded_at: SystemTime,
-    /// Column holding the country code, for the fast accessor.
-    pub country_code_col: Option<usize>,
 }
 
 impl fmt::Debug for Loaded {
@@ -519,16 +516,11 @@ fn finish_snapshot(
 }
 
 fn finish(table: MappedTable, path: &Path, snapshot: Option<PathBuf>, identity: FileId) -> Loaded {
-    let country_code_col = table
-        .columns()
-        .iter()
-        .position(|c| c.field == Some(Field::CountryCode));
     Loaded {
         table,
         path: path.to_path_buf(),
         snapshot,
         identity,
         loaded_at: SystemTime::now(),
-        country_code_col,
     }
 }

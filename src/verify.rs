@@ -267,6 +267,38 @@ pub(crate) fn verify<S: AsRef<[u8]>>(t: &Table<S>) -> Result<VerifyReport, Table
             ));
         }
     }
+    // The IPv4 country ranges answer as the records do: checked at every
+    // address where either side changes (each range start and each country
+    // entry start), between which both are constant.
+    if let Some((cslots, coff, clen)) = p.v4_countries {
+        let check = |ip: u32| -> Result<(), TableError> {
+            let want = t.country_of_ref(t.find_v4_ref(ip));
+            let got = t.country_code_v4(ip);
+            if got != want {
+                return corrupt(format!(
+                    "section v4_countries: {} answers {:?}, its record has {:?}",
+                    std::net::Ipv4Addr::from(ip),
+                    got.map(|c| String::from_utf8_lossy(&c).into_owned()),
+                    want.map(|c| String::from_utf8_lossy(&c).into_owned()),
+                ));
+            }
+            Ok(())
+        };
+        let f = p.v4;
+        for slot in 0..format::SLOTS {
+            let at = |dir: usize, s: usize| read_u32(b, dir + s * 4).unwrap_or(0) as usize;
+            let base = (slot as u32) << 16;
+            for i in at(f.slots, slot)..at(f.slots, slot + 1) {
+                let k =
+                    crate::format::read_u16(b, f.ranges.off + i * format::V4_ENTRY).unwrap_or(0);
+                check(base | u32::from(k))?;
+            }
+            for i in at(cslots, slot)..at(cslots, slot + 1).min(clen / 4) {
+                check(base | (read_u32(b, coff + i * 4).unwrap_or(0) >> 16))?;
+            }
+        }
+        report.v4_country_ranges = clen / 4;
+    }
     for w in p.aliases.windows(2) {
         if w[0] >= w[1] {
             return corrupt("section aliases: entries are not sorted and unique".into());

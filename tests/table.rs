@@ -139,7 +139,10 @@ fn same(table: &Table<Vec<u8>>, src: &Source, ip: IpAddr) {
         IpAddr::V6(a) => table.find_v6_ref(u128::from(a)),
     };
     match (want, hit) {
-        (None, None) => assert_eq!(fast, 0, "{ip}"),
+        (None, None) => {
+            assert_eq!(fast, 0, "{ip}");
+            assert_eq!(table.country_code(ip), None, "{ip}");
+        }
         (Some(w), Some(h)) => {
             assert_eq!(fast, h.record.id(), "{ip}");
             // The country directory agrees with the record.
@@ -148,6 +151,8 @@ fn same(table: &Table<Vec<u8>>, src: &Source, ip: IpAddr) {
                 .get_str(Field::CountryCode)
                 .map(|s| [s.as_bytes()[0], s.as_bytes()[1]]);
             assert_eq!(table.country_of(fast), cc, "{ip}");
+            // And so do the compact country ranges.
+            assert_eq!(table.country_code(ip), cc, "{ip}");
             for (f, l, v) in &w.values {
                 let col = table
                     .columns()
@@ -377,6 +382,7 @@ fn bit_flips_never_panic_and_checksums_catch_them() {
                 if let Some(hit) = t.lookup(*ip) {
                     let _ = hit.record.to_json_with(&t.meta().languages, true);
                 }
+                let _ = t.country_code(*ip);
             }
             let _ = t.verify();
         }
@@ -384,5 +390,68 @@ fn bit_flips_never_panic_and_checksums_catch_them() {
     assert!(
         opened > 100,
         "only {opened} damaged tables opened without the checksum"
+    );
+}
+
+/// The offset and length of section `kind` in table bytes.
+fn section(b: &[u8], kind: u32) -> (usize, usize) {
+    let u64at = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap()) as usize;
+    let count = u32::from_le_bytes(b[36..40].try_into().unwrap()) as usize;
+    let dir = u64at(40);
+    (0..count)
+        .map(|i| dir + i * 32)
+        .find(|&e| u32::from_le_bytes(b[e..e + 4].try_into().unwrap()) == kind)
+        .map(|e| (u64at(e + 8), u64at(e + 16)))
+        .expect("section present")
+}
+
+fn reseal(b: &mut [u8]) {
+    b[24..32].fill(0);
+    let sum = ipgeo::build::writer::checksum(b);
+    b[24..32].copy_from_slice(&sum.to_le_bytes());
+}
+
+#[test]
+fn country_ranges_are_checked_at_open_and_by_verify() {
+    const V4_COUNTRIES: u32 = 18;
+    let good = bytes();
+    let (off, len) = section(&good, V4_COUNTRIES);
+    assert!(len >= 8, "the builder writes IPv4 country ranges");
+    // A wrong code: the structure is fine, so open accepts it, but verify
+    // finds the address where it disagrees with the record.
+    let t = Table::open(good.clone()).unwrap();
+    let i = (0..len / 4)
+        .find(|i| good[off + i * 4] != 0)
+        .expect("an entry with a country");
+    let mut b = good.clone();
+    b[off + i * 4..off + i * 4 + 2].copy_from_slice(b"ZZ");
+    reseal(&mut b);
+    let t2 = Table::open(b).unwrap();
+    let e = t2.verify().unwrap_err().to_string();
+    assert!(
+        e.starts_with("invalid table: section v4_countries: ")
+            && e.contains("answers Some(\"ZZ\")"),
+        "{e}"
+    );
+    assert!(t.verify().is_ok());
+    // A slot whose entries do not rise is refused at open.
+    let (slots, _) = section(&good, V4_COUNTRIES - 1);
+    let dir = |s: usize| {
+        u32::from_le_bytes(good[slots + s * 4..slots + s * 4 + 4].try_into().unwrap()) as usize
+    };
+    let slot = (0..65_536)
+        .find(|&s| dir(s + 1) - dir(s) >= 2)
+        .expect("a slot with two entries");
+    let mut b = good.clone();
+    let second = off + (dir(slot) + 1) * 4;
+    b[second + 2..second + 4].fill(0); // its start becomes 0, equal to the first
+    reseal(&mut b);
+    assert_eq!(
+        err(b),
+        format!(
+            "section v4_countries: entry {} at offset {} is out of order in slot {slot}",
+            dir(slot) + 1,
+            second
+        )
     );
 }

@@ -154,16 +154,11 @@ pub unsafe extern "C" fn ipgeo_lookup_cc(db: *const Db, ip: *const c_char, len: 
         let Some(a) = (unsafe { bytes(ip, len) }).and_then(addr::parse) else {
             return ERR_INVALID;
         };
-        let Some(col) = l.country_code_col else {
-            return 0;
+        let cc = match a {
+            Addr::V4(v) => l.table.country_code_v4(v),
+            Addr::V6(v) => l.table.country_code_v6(v),
         };
-        let Some(rec) = l.table.record(find(l, a)) else {
-            return 0;
-        };
-        match rec.raw_slot(col).and_then(|(_, off)| rec.string_bytes(off)) {
-            Some([a, b]) => i32::from(*a) | (i32::from(*b) << 8),
-            _ => 0,
-        }
+        cc.map_or(0, |[a, b]| i32::from(a) | (i32::from(b) << 8))
     })
 }
 

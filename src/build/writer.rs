@@ -50,6 +50,8 @@ pub struct WriteStats {
     pub v6_splits: usize,
     /// Range entries inside split /64 blocks.
     pub v6_low: usize,
+    /// IPv4 country range entries (the `country_code` fast path).
+    pub v4_country_ranges: usize,
     /// Bytes per section, by section name.
     pub sections: Vec<(String, usize)>,
     /// Total bytes.
@@ -112,6 +114,17 @@ pub fn write(input: &TableInput<'_>) -> Result<(Vec<u8>, WriteStats), BuildError
         .map(|(k, r)| (u64::from(k), r))
         .collect();
     let v4 = layout_family(&v4_segs, 32, input.bucket_target, V4_SCAN)?;
+    let code_of = |r: u32| -> u16 {
+        if r == format::REC_NONE {
+            return 0;
+        }
+        let i = countries.partition_point(|c| c.0 <= r);
+        match i.checked_sub(1).map(|i| countries[i].1) {
+            Some([a, b]) if a != 0 && b != 0 => u16::from(a) | (u16::from(b) << 8),
+            _ => 0,
+        }
+    };
+    let (v4_cc_slots, v4_cc) = country_ranges(&v4_segs, code_of)?;
     drop(v4_segs);
     let v6s = segments_v6(input.v6, &refs)?;
     let v6 = layout_family(&v6s.high, 64, input.bucket_target, V6_SCAN)?;
@@ -123,6 +136,7 @@ pub fn write(input: &TableInput<'_>) -> Result<(Vec<u8>, WriteStats), BuildError
         v6_ranges: v6.entries.len(),
         v6_splits: v6s.splits.len().saturating_sub(1),
         v6_low: v6s.low.len(),
+        v4_country_ranges: v4_cc.len(),
         ..WriteStats::default()
     };
 
@@ -181,6 +195,8 @@ pub fn write(input: &TableInput<'_>) -> Result<(Vec<u8>, WriteStats), BuildError
             }
             b
         }),
+        (Kind::V4CountrySlots, u32_bytes(&v4_cc_slots)),
+        (Kind::V4Countries, u32_bytes(&v4_cc)),
         (Kind::Aliases, {
             let mut aliases = input.aliases.to_vec();
             if !aliases.contains(&Alias::MAPPED) {
@@ -593,37 +609,18 @@ fn layout_family(
     target: f64,
     cmax: usize,
 ) -> Result<FamilyOut, BuildError> {
-    debug_assert!(segs.first().map(|s| s.0) == Some(0));
     let sub = bits - format::SLOT_BITS;
-    let rel_mask = if sub == 64 {
-        u64::MAX
-    } else {
-        (1u64 << sub) - 1
-    };
+    let (slots, entries) = cut_slots(segs, bits)?;
     let mut out = FamilyOut {
-        slots: Vec::with_capacity(format::SLOTS + 1),
-        entries: Vec::with_capacity(segs.len() + format::SLOTS / 4),
+        slots,
+        entries,
         root: vec![0; format::SLOTS],
         buckets: Vec::with_capacity(segs.len() / 2),
     };
-    let too_many = || BuildError::Invalid("too many ranges".into());
-    let mut i = 0usize; // segment containing the current slot's start
-    for slot in 0..format::SLOTS as u64 {
-        let start = slot << sub;
-        while i + 1 < segs.len() && segs[i + 1].0 <= start {
-            i += 1;
-        }
-        let first = out.entries.len();
-        out.slots
-            .push(u32::try_from(first).map_err(|_| too_many())?);
-        out.entries.push((0, segs[i].1));
-        let mut j = i + 1;
-        while j < segs.len() && segs[j].0 >> sub == slot {
-            out.entries.push((segs[j].0 & rel_mask, segs[j].1));
-            j += 1;
-        }
-        let keys: Vec<u64> = out.entries[first..].iter().map(|e| e.0).collect();
-        let recs: Vec<u32> = out.entries[first..].iter().map(|e| e.1).collect();
+    for slot in 0..format::SLOTS {
+        let (first, end) = (out.slots[slot] as usize, out.slots[slot + 1] as usize);
+        let keys: Vec<u64> = out.entries[first..end].iter().map(|e| e.0).collect();
+        let recs: Vec<u32> = out.entries[first..end].iter().map(|e| e.1).collect();
         let mut b = IndexBuilder {
             keys: &keys,
             recs: &recs,
@@ -634,14 +631,73 @@ fn layout_family(
         };
         let mut entry = [0u32; 1];
         b.fill_entry(&mut entry, 0, 0, sub, keys.len() - 1)?;
-        out.root[slot as usize] = entry[0];
+        out.root[slot] = entry[0];
     }
-    out.slots
-        .push(u32::try_from(out.entries.len()).map_err(|_| too_many())?);
     if out.entries.len() > format::LEAF_MASK as usize {
-        return Err(too_many());
+        return Err(BuildError::Invalid("too many ranges".into()));
     }
     Ok(out)
+}
+
+/// A slot directory and the entries it indexes.
+type SlotCut = (Vec<u32>, Vec<(u64, u32)>);
+
+/// Cuts covering segments (global keys of `bits` bits, first key 0) at slot
+/// boundaries, so that every slot starts with an entry at relative key 0.
+/// Returns the slot directory (the first entry of each slot, then the entry
+/// count) and the entries, `(key relative to the slot, value)`.
+fn cut_slots(segs: &[(u64, u32)], bits: u32) -> Result<SlotCut, BuildError> {
+    debug_assert!(segs.first().map(|s| s.0) == Some(0));
+    let sub = bits - format::SLOT_BITS;
+    let rel_mask = if sub == 64 {
+        u64::MAX
+    } else {
+        (1u64 << sub) - 1
+    };
+    let mut slots = Vec::with_capacity(format::SLOTS + 1);
+    let mut entries = Vec::with_capacity(segs.len() + format::SLOTS / 4);
+    let too_many = || BuildError::Invalid("too many ranges".into());
+    let mut i = 0usize; // segment containing the current slot's start
+    for slot in 0..format::SLOTS as u64 {
+        let start = slot << sub;
+        while i + 1 < segs.len() && segs[i + 1].0 <= start {
+            i += 1;
+        }
+        slots.push(u32::try_from(entries.len()).map_err(|_| too_many())?);
+        entries.push((0, segs[i].1));
+        let mut j = i + 1;
+        while j < segs.len() && segs[j].0 >> sub == slot {
+            entries.push((segs[j].0 & rel_mask, segs[j].1));
+            j += 1;
+        }
+    }
+    slots.push(u32::try_from(entries.len()).map_err(|_| too_many())?);
+    Ok((slots, entries))
+}
+
+/// The IPv4 country ranges: `segs` (IPv4 segments with record references)
+/// with each reference replaced by its record's two-letter code (`code_of`,
+/// as `first | second << 8`, 0 for none or no data), neighbours with equal
+/// codes merged, cut at slot boundaries. Entries are `start << 16 | code`.
+fn country_ranges(
+    segs: &[(u64, u32)],
+    code_of: impl Fn(u32) -> u16,
+) -> Result<(Vec<u32>, Vec<u32>), BuildError> {
+    let mut by_code: Vec<(u64, u32)> = Vec::new();
+    for &(k, r) in segs {
+        let c = u32::from(code_of(r));
+        if by_code.last().map(|l| l.1) != Some(c) {
+            by_code.push((k, c));
+        }
+    }
+    let (slots, entries) = cut_slots(&by_code, 32)?;
+    Ok((
+        slots,
+        entries
+            .into_iter()
+            .map(|(k, c)| ((k as u32) << 16) | c)
+            .collect(),
+    ))
 }
 
 /// Builds index nodes over one slot's relative keys.
