@@ -786,88 +786,112 @@ impl<S: AsRef<[u8]>> Table<S> {
 
     /// Looks up an IPv4 address given as an integer.
     pub fn lookup_v4(&self, ip: u32) -> Option<Hit<'_>> {
-        // One descent for the record and the network (as find_v4_ref, but
-        // keeping the range entry, which the network needs even where the
-        // leaf holds the record directly).
-        let key = u64::from(ip);
-        let leaf = self.descend(&self.v4, key, 32);
-        let i = self.entry_from::<false>(leaf, key);
-        let r = if leaf & format::DIRECT != 0 {
-            leaf & format::LEAF_MASK
-        } else {
-            i.and_then(|i| self.rec(&self.v4, false, i))
-                .unwrap_or(format::REC_NONE)
-        };
-        let record = self.record(r)?;
-        let (start, end) = self.range_at(false, key, i?)?;
-        let prefix = cidr_within(u128::from(ip), u128::from(start), u128::from(end), 32);
+        let (r, network) = self.locate_v4(ip)?;
         Some(Hit {
-            record,
-            network: Network {
-                addr: IpAddr::V4(Ipv4Addr::from(ip & mask32(prefix))),
-                prefix,
-            },
+            record: self.record(r)?,
+            network,
         })
     }
 
     /// Looks up an IPv6 address given as an integer.
     pub fn lookup_v6(&self, ip: u128) -> Option<Hit<'_>> {
-        if let Some((prefix, len, v4)) = self.alias(ip) {
-            let hit = self.lookup_v4(v4)?;
-            let IpAddr::V4(a) = hit.network.addr else {
-                return None;
-            };
-            let shift = 96 - u32::from(len);
-            return Some(Hit {
-                record: hit.record,
-                network: Network {
-                    addr: IpAddr::V6(Ipv6Addr::from(prefix | (u128::from(u32::from(a)) << shift))),
-                    prefix: len + hit.network.prefix,
-                },
-            });
+        let (r, network) = self.locate_v6(ip)?;
+        Some(Hit {
+            record: self.record(r)?,
+            network,
+        })
+    }
+
+    /// The record reference and the matched network for an address, as
+    /// [`Table::lookup`] gives them, without reading the record: the nginx
+    /// module's path for callers that cache by reference.
+    pub fn locate(&self, ip: IpAddr) -> Option<(u32, Network)> {
+        match ip {
+            IpAddr::V4(v4) => self.locate_v4(u32::from(v4)),
+            IpAddr::V6(v6) => self.locate_v6(u128::from(v6)),
         }
-        // One descent for the record and the network, as find_v6_ref and
-        // the range of the entry (or of the split /64) it lands in.
-        let hi64 = (ip >> 64) as u64;
-        let leaf = self.descend(&self.v6, hi64, 64);
-        let i = self.entry_from::<true>(leaf, hi64);
-        let entry_rec = i.and_then(|i| self.rec(&self.v6, true, i));
-        let split = entry_rec
-            .filter(|r| r & format::REC_SPLIT != 0)
-            .and_then(|r| self.split_find(r, ip));
+    }
+
+    /// [`Table::locate`] for an IPv4 address given as an integer.
+    pub fn locate_v4(&self, ip: u32) -> Option<(u32, Network)> {
+        // One descent for the record and the network (as find_v4_ref, but
+        // keeping the range entry, which the network needs even where the
+        // leaf holds the record directly).
+        let key = u64::from(ip);
+        let leaf = self.descend(&self.v4, key, 32);
+        let i = self.entry_from::<false>(leaf, key)?;
         let r = if leaf & format::DIRECT != 0 {
             leaf & format::LEAF_MASK
         } else {
-            match (entry_rec, split) {
-                (Some(r), _) if r & format::REC_SPLIT == 0 => r,
-                (_, Some((r, _, _))) => r,
-                _ => format::REC_NONE,
-            }
+            self.rec(&self.v4, false, i)?
         };
-        let record = self.record(r)?;
-        let (start, end) = match split {
-            Some((_, s, e)) => (s, e),
-            None => {
-                let (s, e) = self.range_at(true, hi64, i?)?;
-                (
-                    u128::from(s) << 64,
-                    (u128::from(e) << 64) | u128::from(u64::MAX),
-                )
-            }
+        if !self.is_record(r) {
+            return None;
+        }
+        let prefix = self.block_prefix(false, key, i)?;
+        Some((
+            r,
+            Network {
+                addr: IpAddr::V4(Ipv4Addr::from(ip & mask32(prefix))),
+                prefix,
+            },
+        ))
+    }
+
+    /// [`Table::locate`] for an IPv6 address given as an integer.
+    pub fn locate_v6(&self, ip: u128) -> Option<(u32, Network)> {
+        if let Some((prefix, len, v4)) = self.alias(ip) {
+            let (r, net) = self.locate_v4(v4)?;
+            let IpAddr::V4(a) = net.addr else {
+                return None;
+            };
+            let shift = 96 - u32::from(len);
+            return Some((
+                r,
+                Network {
+                    addr: IpAddr::V6(Ipv6Addr::from(prefix | (u128::from(u32::from(a)) << shift))),
+                    prefix: len + net.prefix,
+                },
+            ));
+        }
+        // One descent for the record and the network: the entry, and the
+        // split /64 range where the entry is split.
+        let hi64 = (ip >> 64) as u64;
+        let leaf = self.descend(&self.v6, hi64, 64);
+        let i = self.entry_from::<true>(leaf, hi64)?;
+        let entry_rec = self.rec(&self.v6, true, i)?;
+        let (r, prefix) = if entry_rec & format::REC_SPLIT != 0 {
+            let (r, start, end) = self.split_find(entry_rec, ip)?;
+            (r, cidr_within(ip, start, end, 128))
+        } else {
+            let r = if leaf & format::DIRECT != 0 {
+                leaf & format::LEAF_MASK
+            } else {
+                entry_rec
+            };
+            (r, self.block_prefix(true, hi64, i)?)
         };
-        let prefix = cidr_within(ip, start, end, 128);
+        if !self.is_record(r) {
+            return None;
+        }
         let mask = if prefix == 0 {
             0
         } else {
             u128::MAX << (128 - u32::from(prefix))
         };
-        Some(Hit {
-            record,
-            network: Network {
+        Some((
+            r,
+            Network {
                 addr: IpAddr::V6(Ipv6Addr::from(ip & mask)),
                 prefix,
             },
-        })
+        ))
+    }
+
+    /// Whether `r` names a record (not "no data", inside the section).
+    #[inline(always)]
+    fn is_record(&self, r: u32) -> bool {
+        r != format::REC_NONE && self.rec_in_bounds(r)
     }
 
     /// The record reference for an IPv4 address, or [`format::REC_NONE`].
@@ -1102,47 +1126,59 @@ impl<S: AsRef<[u8]>> Table<S> {
         })
     }
 
-    /// First and last address (of the family's key bits) of the range that
-    /// contains `key`, range entry `i`, following the range across slot
-    /// boundaries.
-    fn range_at(&self, v6: bool, key: u64, i: usize) -> Option<(u64, u64)> {
+    /// The prefix length, in the family's key bits, of the largest aligned
+    /// block that contains `key` and lies within the range of entry `i`
+    /// (the entry that contains `key`), following the range into
+    /// neighbouring slots. A block larger than a slot is made of whole
+    /// slots, so it is grown by aligned halves of single-entry slots with
+    /// the same reference: the work is bounded by the block's size in
+    /// slots, not by the range's.
+    fn block_prefix(&self, v6: bool, key: u64, i: usize) -> Option<u8> {
         let (f, bits) = if v6 { (&self.v6, 64) } else { (&self.v4, 32) };
         let sub = bits - format::SLOT_BITS;
-        let slot_of = |k: u64| k >> sub;
-        let r = self.rec(f, v6, i)?;
+        let rel_mask = (1u64 << sub) - 1;
         let (first, end) = self.slot_bounds(f, key, bits)?;
-        let base = slot_of(key) << sub;
-        let mut start = base + self.key(f, v6, i)?;
-        let mut last = if i + 1 < end {
-            base + self.key(f, v6, i + 1)? - 1
-        } else {
-            base | ((1u64 << sub) - 1)
-        };
-        // Extend backwards while the previous slot's last range continues it.
-        let mut j = i;
-        let mut at_first = j == first;
-        while at_first && start > 0 && j > 0 && self.rec(f, v6, j - 1)? == r {
-            j -= 1;
-            let (pf, _) = self.slot_bounds(f, start - 1, bits)?;
-            start = ((slot_of(start - 1)) << sub) + self.key(f, v6, j)?;
-            at_first = j == pf;
-        }
-        // And forwards.
-        let mut j = i;
-        let mut at_end = j + 1 == end;
-        let max = if v6 { u64::MAX } else { u64::from(u32::MAX) };
-        while at_end && last < max && j + 1 < f.n && self.rec(f, v6, j + 1)? == r {
-            j += 1;
-            let next_slot = slot_of(last + 1);
-            let (_, ne) = self.slot_bounds(f, last + 1, bits)?;
-            last = if j + 1 < ne {
-                (next_slot << sub) + self.key(f, v6, j + 1)? - 1
+        if i != first || i + 1 != end {
+            // The range does not cover the slot: the block lies inside it.
+            let lo = self.key(f, v6, i)?;
+            let hi = if i + 1 < end {
+                self.key(f, v6, i + 1)?.checked_sub(1)?
             } else {
-                (next_slot << sub) | ((1u64 << sub) - 1)
+                rel_mask
             };
-            at_end = j + 1 == ne;
+            let p = cidr_within(
+                u128::from(key & rel_mask),
+                u128::from(lo),
+                u128::from(hi),
+                sub,
+            );
+            return Some(format::SLOT_BITS as u8 + p);
         }
-        Some((start, last))
+        let r = self.rec(f, v6, i)?;
+        let b = self.buf.as_ref();
+        let slot_at = |s: u64| read_u32(b, f.slots + s as usize * 4).map(|v| v as usize);
+        let whole = |s: u64| -> Option<bool> {
+            let (a, z) = (slot_at(s)?, slot_at(s + 1)?);
+            Some(z == a + 1 && self.rec(f, v6, a)? == r)
+        };
+        let slot = key >> sub;
+        let mut j = 0;
+        while j < format::SLOT_BITS {
+            let half = 1u64 << j;
+            let sibling = ((slot >> j) ^ 1) << j;
+            let mut all = true;
+            for s in sibling..sibling + half {
+                if !whole(s)? {
+                    all = false;
+                    break;
+                }
+            }
+            if !all {
+                break;
+            }
+            j += 1;
+        }
+        Some((format::SLOT_BITS - j) as u8)
     }
 
     /// For an address in a split /64: the record and range within the block.

@@ -188,18 +188,20 @@ pub unsafe extern "C" fn ipgeo_lookup_net(
         let Some(a) = (unsafe { bytes(ip, len) }).and_then(addr::parse) else {
             return ERR_INVALID;
         };
-        let Some(hit) = l.table.lookup(a.into()) else {
+        // The reference and the network only: callers cache by reference,
+        // so the record itself is not read here.
+        let Some((r, network)) = l.table.locate(a.into()) else {
             return 0;
         };
         // SAFETY: the caller guarantees `cap` writable bytes at `net`.
         let out = unsafe { std::slice::from_raw_parts_mut(net.cast::<u8>(), cap) };
         let mut cur = std::io::Cursor::new(out);
-        if std::io::Write::write_fmt(&mut cur, format_args!("{}", hit.network)).is_err() {
+        if std::io::Write::write_fmt(&mut cur, format_args!("{network}")).is_err() {
             return ERR_BUFFER;
         }
         // SAFETY: `net_len` is writable (checked non-null above).
         unsafe { *net_len = cur.position() as usize };
-        hit.record.id() as i32
+        r as i32
     })
 }
 
