@@ -555,12 +555,6 @@ impl<S: AsRef<[u8]>> Table<S> {
                 root.off, root.len
             ));
         }
-        if slots.len != (format::SLOTS + 1) * 4 {
-            return corrupt(format!(
-                "section {name}_slots at offset {}: wrong size {}",
-                slots.off, slots.len
-            ));
-        }
         let f = Family {
             root: root.off,
             slots: slots.off,
@@ -568,44 +562,28 @@ impl<S: AsRef<[u8]>> Table<S> {
             ranges,
             n,
         };
-        let slot_at = |s: usize| read_u32(b, slots.off + s * 4).unwrap_or(u32::MAX) as usize;
-        if slot_at(0) != 0 || slot_at(format::SLOTS) != n {
-            return corrupt(format!(
-                "section {name}_slots: does not span the {n} ranges"
-            ));
-        }
         let nsplits = (self.splits.len / 4).saturating_sub(1);
-        for slot in 0..format::SLOTS {
-            let (first, end) = (slot_at(slot), slot_at(slot + 1));
-            if first >= end || end > n {
-                return corrupt(format!(
-                    "section {name}_slots: slot {slot} is empty or out of order"
-                ));
-            }
-            let mut prev = 0u64;
-            for i in first..end {
-                let k = self.key(&f, v6, i).unwrap_or(u64::MAX);
-                if (i == first && k != 0) || (i > first && k <= prev) {
-                    return corrupt(format!(
-                        "section {name}_ranges: entry {i} at offset {} is out of order in slot {slot}",
-                        ranges.off + i * entry
-                    ));
-                }
-                prev = k;
+        self.check_slotted(
+            slots,
+            (&format!("{name}_slots"), &format!("{name}_ranges"), "ranges"),
+            (ranges.off, entry, n),
+            |i| self.key(&f, v6, i),
+            |i| {
                 let r = self.rec(&f, v6, i).unwrap_or(u32::MAX);
                 let ok = if v6 && r & format::REC_SPLIT != 0 {
                     ((r & !format::REC_SPLIT) as usize) < nsplits
                 } else {
                     self.rec_in_bounds(r)
                 };
-                if !ok {
-                    return corrupt(format!(
-                        "section {name}_ranges: entry {i} at offset {} refers to record {r:#x} outside the records",
-                        ranges.off + i * entry
-                    ));
+                if ok {
+                    return Ok(());
                 }
-            }
-        }
+                corrupt(format!(
+                    "section {name}_ranges: entry {i} at offset {} refers to record {r:#x} outside the records",
+                    ranges.off + i * entry
+                ))
+            },
+        )?;
         // Every index entry: a leaf names a range or a record; a node's
         // entries lie inside the buckets section. (Lookups also stop when a
         // node's k exceeds the bits left, so a cyclic index cannot loop.)
@@ -642,36 +620,58 @@ impl<S: AsRef<[u8]>> Table<S> {
     /// entries, and within each slot keys that start at 0 and rise.
     fn check_country_ranges(&self, slots: Sec, entries: Sec) -> Result<(), TableError> {
         let b = self.buf.as_ref();
-        let n = entries.len / 4;
+        self.check_slotted(
+            slots,
+            ("v4_country_slots", "v4_countries", "entries"),
+            (entries.off, 4, entries.len / 4),
+            |i| read_u32(b, entries.off + i * 4).map(|e| u64::from(e >> 16)),
+            |_| Ok(()),
+        )
+    }
+
+    /// Checks a slot directory (`SLOTS + 1` `u32`, the first entry of each
+    /// slot, then the count) over `n` entries of `size` bytes at `off`: it
+    /// spans them, no slot is empty, and within each slot `key(i)` starts at
+    /// 0 and rises strictly; `each(i)` checks the rest of an entry. `names`:
+    /// the directory's section, the entries' section, and what they are.
+    fn check_slotted(
+        &self,
+        slots: Sec,
+        names: (&str, &str, &str),
+        (off, size, n): (usize, usize, usize),
+        key: impl Fn(usize) -> Option<u64>,
+        mut each: impl FnMut(usize) -> Result<(), TableError>,
+    ) -> Result<(), TableError> {
+        let b = self.buf.as_ref();
+        let (dir, entries, what) = names;
         if slots.len != (format::SLOTS + 1) * 4 {
             return corrupt(format!(
-                "section v4_country_slots at offset {}: wrong size {}",
+                "section {dir} at offset {}: wrong size {}",
                 slots.off, slots.len
             ));
         }
         let slot_at = |s: usize| read_u32(b, slots.off + s * 4).unwrap_or(u32::MAX) as usize;
         if slot_at(0) != 0 || slot_at(format::SLOTS) != n {
-            return corrupt(format!(
-                "section v4_country_slots: does not span the {n} entries"
-            ));
+            return corrupt(format!("section {dir}: does not span the {n} {what}"));
         }
         for slot in 0..format::SLOTS {
             let (first, end) = (slot_at(slot), slot_at(slot + 1));
             if first >= end || end > n {
                 return corrupt(format!(
-                    "section v4_country_slots: slot {slot} is empty or out of order"
+                    "section {dir}: slot {slot} is empty or out of order"
                 ));
             }
-            let mut prev = 0u32;
+            let mut prev = 0u64;
             for i in first..end {
-                let off = entries.off + i * 4;
-                let k = read_u32(b, off).unwrap_or(0) >> 16;
+                let k = key(i).unwrap_or(u64::MAX);
                 if (i == first && k != 0) || (i > first && k <= prev) {
                     return corrupt(format!(
-                        "section v4_countries: entry {i} at offset {off} is out of order in slot {slot}"
+                        "section {entries}: entry {i} at offset {} is out of order in slot {slot}",
+                        off + i * size
                     ));
                 }
                 prev = k;
+                each(i)?;
             }
         }
         Ok(())
