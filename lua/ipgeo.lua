@@ -61,6 +61,10 @@ local _M = {
 local values = ffi_new("ipgeo_value_t[?]", MAX_COLUMNS)
 local net_buf = ffi_new("char[?]", NET_CAP)
 local net_len = ffi_new("size_t[1]")
+-- For db:refs(), grown to the largest batch seen.
+local NET_STRIDE = 48
+local batch_cap = 0
+local b_ptrs, b_lens, b_refs, b_nets, b_nlens
 
 local dbs = {}
 
@@ -359,6 +363,55 @@ function DB:ref(ip)
         error("ip must be a string", 2)
     end
     return ref_and_network(self, ip)
+end
+
+
+--- db:ref() for many addresses in one call, the lookups overlapping in
+--- memory: `refs, nets = db:refs(ips)`. For each i, `refs[i]` is the
+--- reference and `nets[i]` the network text, or `refs[i]` is false and
+--- `nets[i]` the error db:ref() gives. nil, err if the database is closed.
+function DB:refs(ips)
+    if type(ips) ~= "table" then
+        error("ips must be a table", 2)
+    end
+    local n = #ips
+    for i = 1, n do
+        if type(ips[i]) ~= "string" then
+            error("ips[" .. i .. "] must be a string", 2)
+        end
+    end
+    if n == 0 then
+        return {}, {}
+    end
+    if n > batch_cap then
+        batch_cap = n > 2 * batch_cap and n or 2 * batch_cap
+        b_ptrs = ffi_new("const char *[?]", batch_cap)
+        b_lens = ffi_new("size_t[?]", batch_cap)
+        b_refs = ffi_new("int32_t[?]", batch_cap)
+        b_nets = ffi_new("char[?]", batch_cap * NET_STRIDE)
+        b_nlens = ffi_new("uint8_t[?]", batch_cap)
+    end
+    for i = 1, n do
+        local ip = ips[i]
+        b_ptrs[i - 1] = ip -- kept alive by `ips` until the call returns
+        b_lens[i - 1] = #ip
+    end
+    local rc = C.ipgeo_locate_batch(self.ptr, b_ptrs, b_lens, b_refs, b_nets, b_nlens, n)
+    if rc < 0 then
+        return failure(rc)
+    end
+    local refs, nets = new_tab(n, 0), new_tab(n, 0)
+    for i = 1, n do
+        local r = b_refs[i - 1]
+        if r > 0 then
+            refs[i] = r
+            nets[i] = ffi_string(b_nets + (i - 1) * NET_STRIDE, b_nlens[i - 1])
+        else
+            local _, err = failure(r, ips[i])
+            refs[i], nets[i] = false, err
+        end
+    end
+    return refs, nets
 end
 
 

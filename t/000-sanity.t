@@ -25,8 +25,8 @@ __DATA__
 --- response_body
 version: true
 library: true
-abi: 1
-native abi: 1
+abi: 2
+native abi: 2
 same module: true
 
 

@@ -526,3 +526,61 @@ unless the input says codes=false (every other fixture table does).
 2400:3200::1 CN Zhejiang 330000 Hangzhou 330100
 8.8.8.8 US California nil Mountain View nil
 codes=false: nil nil
+
+
+
+=== TEST 18: refs() answers an array as ref() answers each element, in one call
+--- config
+    location = /t {
+        content_by_lua_block {
+            local ipgeo = require "ipgeo"
+            local db = ipgeo.get()
+            local ips = { "8.8.8.8", "::ffff:8.8.8.8", "192.0.2.1", "1.2.3", "2001:db8:1::5",
+                          "2400:3200::1", "198.51.100.200", "10.1.2.3", "", "8.8.8.8" }
+            -- More than one chunk of the native batch (64), in a second call.
+            local many = {}
+            for i = 1, 150 do many[i] = ips[i % #ips + 1] end
+            for _, list in ipairs{ ips, many } do
+                local refs, nets = db:refs(list)
+                local same = #refs == #list and #nets == #list
+                for i, ip in ipairs(list) do
+                    local r, n = db:ref(ip)
+                    if (refs[i] or nil) ~= r or nets[i] ~= n then
+                        same = false
+                        ngx.say("differs at ", i, ": ", ip)
+                    end
+                end
+                ngx.say(#list, " addresses, same as ref(): ", same)
+            end
+            local refs, nets = db:refs(ips)
+            for i = 1, #ips do
+                ngx.say(ips[i], " -> ", tostring(refs[i]) ~= "false" and "ref" or "false", " ", nets[i])
+            end
+            local r0, n0 = db:refs({})
+            ngx.say("empty: ", #r0, " ", #n0)
+            ngx.say(pcall(db.refs, db, "8.8.8.8"))
+            ngx.say(pcall(db.refs, db, { "8.8.8.8", 7 }))
+            local other = assert(ipgeo.open("$TEST_NGINX_TABLE_A", {
+                name = "closing", check_interval = 0, snapshot_dir = "$TEST_NGINX_SNAPSHOT_DIR",
+            }))
+            other:close()
+            ngx.say("closed: ", select("#", other:refs(ips)), " ", select(2, other:refs(ips)))
+        }
+    }
+--- response_body_like chop
+^10 addresses, same as ref\(\): true
+150 addresses, same as ref\(\): true
+8\.8\.8\.8 -> ref 8\.8\.8\.0/24
+::ffff:8\.8\.8\.8 -> ref ::ffff:8\.8\.8\.0/120
+192\.0\.2\.1 -> false not found
+1\.2\.3 -> false invalid address: 1\.2\.3
+2001:db8:1::5 -> ref 2001:db8::/32
+2400:3200::1 -> ref 2400:3200::/32
+198\.51\.100\.200 -> false not found
+10\.1\.2\.3 -> ref 10\.0\.0\.0/8
+ -> false invalid address: 
+8\.8\.8\.8 -> ref 8\.8\.8\.0/24
+empty: 0 0
+false.*ips must be a table
+false.*ips\[2\] must be a string
+closed: 2 database closed$

@@ -29,7 +29,7 @@ use ipgeo::table::ValueRef;
 use mlua::prelude::*;
 
 /// Version of the C ABI below; the Lua side refuses a library with another.
-pub const ABI_VERSION: c_int = 1;
+pub const ABI_VERSION: c_int = 2;
 
 /// Return code: the address is not valid text.
 pub const ERR_INVALID: i32 = -1;
@@ -286,50 +286,146 @@ pub unsafe extern "C" fn ipgeo_lookup_batch(
         if ips.is_null() || lens.is_null() || refs.is_null() || n < 0 {
             return ERR_BUFFER;
         }
+        // SAFETY: forwarded from this function's contract.
+        unsafe { batch_refs(l, ips, lens, refs, n as usize) };
+        n
+    })
+}
+
+/// Bytes per network text in [`ipgeo_locate_batch`]'s `nets` buffer (the
+/// longest, an IPv6 address with `/128`, takes 43).
+pub const NET_STRIDE: usize = 48;
+
+/// Looks up `n` address texts at once like [`ipgeo_lookup_net`]: `refs[i]`
+/// as [`ipgeo_lookup_net`] returns it, and where it is positive, the matched
+/// network's text at `nets + i * NET_STRIDE`, `net_lens[i]` bytes long (0
+/// otherwise). The lookups are interleaved for memory parallelism first, so
+/// the networks are then found in warm memory. Returns `n`, or a negative
+/// error code.
+///
+/// # Safety
+/// As [`ipgeo_lookup_batch`]; `nets` must have room for `n * NET_STRIDE`
+/// bytes and `net_lens` for `n` entries.
+#[no_mangle]
+pub unsafe extern "C" fn ipgeo_locate_batch(
+    db: *const Db,
+    ips: *const *const c_char,
+    lens: *const usize,
+    refs: *mut i32,
+    nets: *mut c_char,
+    net_lens: *mut u8,
+    n: c_int,
+) -> c_int {
+    with_table(db, ERR_CLOSED, ERR_INTERNAL, |l| {
+        if ips.is_null()
+            || lens.is_null()
+            || refs.is_null()
+            || nets.is_null()
+            || net_lens.is_null()
+            || n < 0
+        {
+            return ERR_BUFFER;
+        }
         let n = n as usize;
-        const CHUNK: usize = 64;
-        let mut v4 = [0u32; CHUNK];
-        let mut v4_at = [0usize; CHUNK];
-        let mut v6 = [0u128; CHUNK];
-        let mut v6_at = [0usize; CHUNK];
-        let mut found = [0u32; CHUNK];
-        let mut start = 0;
-        while start < n {
-            let end = (start + CHUNK).min(n);
-            let (mut n4, mut n6) = (0, 0);
-            for i in start..end {
-                // SAFETY: `i < n`; the arrays hold `n` entries.
-                let (p, len) = unsafe { (*ips.add(i), *lens.add(i)) };
-                // SAFETY: each entry points to `len` bytes (contract).
-                match unsafe { bytes(p, len) }.and_then(addr::parse) {
-                    Some(Addr::V4(a)) => {
-                        v4[n4] = a;
-                        v4_at[n4] = i;
-                        n4 += 1;
-                    }
-                    Some(Addr::V6(a)) => {
-                        v6[n6] = a;
-                        v6_at[n6] = i;
-                        n6 += 1;
-                    }
-                    // SAFETY: `refs` has room for `n`.
-                    None => unsafe { *refs.add(i) = ERR_INVALID },
-                }
+        // SAFETY: forwarded from this function's contract.
+        unsafe { batch_refs(l, ips, lens, refs, n) };
+        for i in 0..n {
+            // SAFETY: `i < n`; the arrays hold `n` entries, `nets` has room
+            // for `n * NET_STRIDE` bytes.
+            let (p, len, out, out_len) = unsafe {
+                (
+                    *ips.add(i),
+                    *lens.add(i),
+                    std::slice::from_raw_parts_mut(
+                        nets.add(i * NET_STRIDE).cast::<u8>(),
+                        NET_STRIDE,
+                    ),
+                    &mut *net_lens.add(i),
+                )
+            };
+            *out_len = 0;
+            // SAFETY: `refs` has room for `n`.
+            if unsafe { *refs.add(i) } <= 0 {
+                continue;
             }
-            l.table.find_v4_refs(&v4[..n4], &mut found[..n4]);
-            for k in 0..n4 {
-                // SAFETY: `v4_at[k] < n`.
-                unsafe { *refs.add(v4_at[k]) = found[k] as i32 };
-            }
-            l.table.find_v6_refs(&v6[..n6], &mut found[..n6]);
-            for k in 0..n6 {
-                // SAFETY: `v6_at[k] < n`.
-                unsafe { *refs.add(v6_at[k]) = found[k] as i32 };
-            }
-            start = end;
+            // SAFETY: each entry points to `len` bytes (contract).
+            let Some((r, network)) = unsafe { bytes(p, len) }
+                .and_then(addr::parse)
+                .and_then(|a| l.table.locate(a.into()))
+            else {
+                // (Only a table whose index and ranges disagree, which
+                // `open` cannot rule out and `verify` reports.)
+                // SAFETY: as above.
+                unsafe { *refs.add(i) = 0 };
+                continue;
+            };
+            let mut cur = std::io::Cursor::new(out);
+            let rc = if std::io::Write::write_fmt(&mut cur, format_args!("{network}")).is_ok() {
+                *out_len = cur.position() as u8;
+                r as i32
+            } else {
+                ERR_BUFFER
+            };
+            // SAFETY: as above.
+            unsafe { *refs.add(i) = rc };
         }
         n as c_int
     })
+}
+
+/// The chunked, interleaved reference lookup behind the batch functions.
+///
+/// # Safety
+/// `ips` and `lens` hold `n` entries, each pointing to `len` readable
+/// bytes; `refs` has room for `n`.
+unsafe fn batch_refs(
+    l: &Loaded,
+    ips: *const *const c_char,
+    lens: *const usize,
+    refs: *mut i32,
+    n: usize,
+) {
+    const CHUNK: usize = 64;
+    let mut v4 = [0u32; CHUNK];
+    let mut v4_at = [0usize; CHUNK];
+    let mut v6 = [0u128; CHUNK];
+    let mut v6_at = [0usize; CHUNK];
+    let mut found = [0u32; CHUNK];
+    let mut start = 0;
+    while start < n {
+        let end = (start + CHUNK).min(n);
+        let (mut n4, mut n6) = (0, 0);
+        for i in start..end {
+            // SAFETY: `i < n`; the arrays hold `n` entries.
+            let (p, len) = unsafe { (*ips.add(i), *lens.add(i)) };
+            // SAFETY: each entry points to `len` bytes (contract).
+            match unsafe { bytes(p, len) }.and_then(addr::parse) {
+                Some(Addr::V4(a)) => {
+                    v4[n4] = a;
+                    v4_at[n4] = i;
+                    n4 += 1;
+                }
+                Some(Addr::V6(a)) => {
+                    v6[n6] = a;
+                    v6_at[n6] = i;
+                    n6 += 1;
+                }
+                // SAFETY: `refs` has room for `n`.
+                None => unsafe { *refs.add(i) = ERR_INVALID },
+            }
+        }
+        l.table.find_v4_refs(&v4[..n4], &mut found[..n4]);
+        for k in 0..n4 {
+            // SAFETY: `v4_at[k] < n`.
+            unsafe { *refs.add(v4_at[k]) = found[k] as i32 };
+        }
+        l.table.find_v6_refs(&v6[..n6], &mut found[..n6]);
+        for k in 0..n6 {
+            // SAFETY: `v6_at[k] < n`.
+            unsafe { *refs.add(v6_at[k]) = found[k] as i32 };
+        }
+        start = end;
+    }
 }
 
 /// Parses address text into 16 bytes (`out`, network order; IPv4 in the

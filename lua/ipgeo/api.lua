@@ -173,20 +173,23 @@ local function fragment(db, c, ref)
 end
 
 
--- Appends the pieces of the JSON object for one address (without its
+-- The error code and message for a failed lookup of `ip` (db:ref's error).
+local function error_of(ip, err)
+    if err == "not found" then
+        -- `ip` parsed as an address, so it needs no escaping.
+        return "not_found", "no data for " .. ip
+    end
+    if err == "database closed" then
+        return "unavailable", "the database is closed"
+    end
+    return "invalid_ip", err
+end
+
+
+-- Appends the pieces of the JSON object for one found address (without its
 -- closing brace) to `buf` after index `n`; returns the new n, or nil, code,
 -- message. Pieces are printed as they are, never concatenated.
-local function append_answer(db, c, ip, buf, n)
-    local ref, net = db:ref(ip)
-    if not ref then
-        if net == "not found" then
-            return nil, "not_found", "no data for " .. ip
-        end
-        if net == "database closed" then
-            return nil, "unavailable", "the database is closed"
-        end
-        return nil, "invalid_ip", net
-    end
+local function append_hit(db, c, ip, ref, net, buf, n)
     local frag = fragment(db, c, ref)
     if not frag then
         return nil, "unavailable", "record unavailable"
@@ -199,6 +202,15 @@ local function append_answer(db, c, ip, buf, n)
     buf[n + 5] = '"'
     buf[n + 6] = frag
     return n + 6
+end
+
+
+local function append_answer(db, c, ip, buf, n)
+    local ref, net = db:ref(ip)
+    if not ref then
+        return nil, error_of(ip, net)
+    end
+    return append_hit(db, c, ip, ref, net, buf, n)
 end
 
 
@@ -279,6 +291,24 @@ local function batch(self, db, ips, t0)
                     "a batch holds at most " .. self.max_batch .. " addresses, not " .. n, t0)
     end
     local c = cache_of(db)
+    -- All lookups in one call (they overlap in memory); an item that is not
+    -- a string is looked up as "" and answered below.
+    local strs = ips
+    for i = 1, n do
+        if type(ips[i]) ~= "string" then
+            strs = new_tab(n, 0)
+            for j = 1, n do
+                local ip = ips[j]
+                strs[j] = type(ip) == "string" and ip or ""
+            end
+            break
+        end
+    end
+    local refs, nets = db:refs(strs)
+    if not refs then
+        return fail(self, 503, "unavailable", nets == "database closed"
+                    and "the database is closed" or nets, t0)
+    end
     -- One table for the whole response; errors are collected on the side.
     local buf, m = new_tab(n * 8 + 8, 0), 1
     buf[1] = '{"results":['
@@ -292,8 +322,10 @@ local function batch(self, db, ips, t0)
         local after, code, message
         if type(ip) ~= "string" then
             code, message = "invalid_field", "ips[" .. (i - 1) .. "] is not a string"
+        elseif refs[i] then
+            after, code, message = append_hit(db, c, ip, refs[i], nets[i], buf, m)
         else
-            after, code, message = append_answer(db, c, ip, buf, m)
+            code, message = error_of(ip, nets[i])
         end
         if after then
             m = after + 1

@@ -17,7 +17,7 @@ local pcall = pcall
 local error = error
 
 local LIB_NAME = "libipgeo_ffi"
-local ABI_VERSION = 1
+local ABI_VERSION = 2
 
 if not pcall(ffi_typeof, "ipgeo_value_t") then
     ffi_cdef [[
@@ -40,6 +40,9 @@ int      ipgeo_record_values(const ipgeo_db_t *db, int32_t rec,
                              ipgeo_value_t *out, int cap);
 int      ipgeo_lookup_batch(const ipgeo_db_t *db, const char *const *ips,
                             const size_t *lens, int32_t *refs, int n);
+int      ipgeo_locate_batch(const ipgeo_db_t *db, const char *const *ips,
+                            const size_t *lens, int32_t *refs, char *nets,
+                            uint8_t *net_lens, int n);
 uint32_t ipgeo_generation(const ipgeo_db_t *db);
 int      ipgeo_parse_addr(const char *ip, size_t len, uint8_t *out);
 ]]
