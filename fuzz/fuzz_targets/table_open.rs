@@ -1,7 +1,8 @@
 //! Arbitrary bytes into the table reader, checksum off and the header's
 //! size field set to the input's length, so that the fuzzer reaches the
 //! structural checks: `open` must return `Ok` or `Err`, never panic, and an
-//! opened table must answer lookups, single and batched, and survive
+//! opened table must answer lookups (records, networks, country codes),
+//! single and batched, agree between `lookup` and `locate`, and survive
 //! `verify` without panicking or looping.
 #![no_main]
 
@@ -30,15 +31,21 @@ fuzz_target!(|input: &[u8]| {
         v6.push(x);
     }
     for &a in &v4 {
+        let located = t.locate_v4(a);
         if let Some(hit) = t.lookup_v4(a) {
             let _ = hit.record.to_json_with(&langs, true);
             let _ = hit.network.to_string();
+            assert_eq!(located, Some((hit.record.id(), hit.network)));
         }
+        let _ = t.country_code_v4(a);
     }
     for &a in &v6 {
+        let located = t.locate_v6(a);
         if let Some(hit) = t.lookup_v6(a) {
             let _ = hit.record.to_json_with(&langs, true);
+            assert_eq!(located, Some((hit.record.id(), hit.network)));
         }
+        let _ = t.country_code_v6(a);
     }
     let mut out = vec![0u32; v6.len()];
     t.find_v4_refs(&v4, &mut out);
