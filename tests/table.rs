@@ -455,3 +455,142 @@ fn country_ranges_are_checked_at_open_and_by_verify() {
         )
     );
 }
+
+/// The largest CIDR block (of `bits`-bit addresses) that contains `a` and
+/// lies within `lo..=hi`: the reference the table's networks must equal.
+fn naive_prefix(a: u128, lo: u128, hi: u128, bits: u32) -> u8 {
+    (0..=bits)
+        .find(|&p| {
+            let host = if p == bits {
+                0
+            } else {
+                u128::MAX >> (128 - bits + p)
+            };
+            (a & !host) >= lo && (a | host) <= hi
+        })
+        .unwrap() as u8
+}
+
+/// For address `a` in `ivs` (sorted, disjoint), the run of touching
+/// intervals with records equal to `a`'s (the table stores equal records
+/// once and coalesces such a run into one range).
+fn naive_run(src: &Source, ivs: &[Interval], a: u128) -> Option<(u128, u128)> {
+    let i = ivs.partition_point(|iv| iv.start <= a).checked_sub(1)?;
+    if ivs[i].end < a {
+        return None;
+    }
+    let same = |j: usize| src.records[ivs[j].rec as usize] == src.records[ivs[i].rec as usize];
+    let (mut lo, mut hi) = (i, i);
+    while lo > 0 && same(lo - 1) && ivs[lo - 1].end + 1 == ivs[lo].start {
+        lo -= 1;
+    }
+    while hi + 1 < ivs.len() && same(hi + 1) && ivs[hi].end + 1 == ivs[hi + 1].start {
+        hi += 1;
+    }
+    Some((ivs[lo].start, ivs[hi].end))
+}
+
+#[test]
+fn networks_equal_the_largest_block_of_the_coalesced_range() {
+    // Synthetic sources, plus ranges over many slots that start and end
+    // inside slots (the network grows over whole slots only in the middle).
+    let mut crafted = synthetic(11, 3_000, 3_000);
+    crafted
+        .v4
+        .retain(|iv| iv.end < 0x0A00_0000 || iv.start > 0x0CFF_FFFF);
+    crafted.v4.push(Interval {
+        start: 0x0A00_8000,
+        end: 0x0A05_7FFF,
+        rec: 1,
+    });
+    crafted.v4.push(Interval {
+        start: 0x0A05_8000,
+        end: 0x0BFF_FFFF,
+        rec: 2,
+    });
+    crafted.v4.push(Interval {
+        start: 0x0C00_0000,
+        end: 0x0CFF_FFFF,
+        rec: 2,
+    });
+    crafted.v4.sort_by_key(|iv| iv.start);
+    crafted
+        .v6
+        .retain(|iv| iv.end < (0x3000 << 112) || iv.start > (0x3100 << 112));
+    crafted.v6.push(Interval {
+        start: 0x3000_8000 << 96,
+        end: (0x3003_8000 << 96) - 1,
+        rec: 3,
+    });
+    crafted.v6.sort_by_key(|iv| iv.start);
+    for src in [synthetic(5, 20_000, 20_000), crafted] {
+        let (bytes, _) = build(std::slice::from_ref(&src), &BuildOptions::default()).unwrap();
+        let t = Table::open(bytes).unwrap();
+        let mut rng = SplitMix(17);
+        let mut probes: Vec<IpAddr> = Vec::new();
+        for iv in src.v4.iter().step_by(7) {
+            for a in [iv.start, iv.end, iv.start + (iv.end - iv.start) / 2] {
+                probes.push(IpAddr::V4((a as u32).into()));
+            }
+        }
+        for iv in src.v6.iter().step_by(7) {
+            for a in [iv.start, iv.end, iv.start + (iv.end - iv.start) / 3] {
+                probes.push(IpAddr::V6(a.into()));
+            }
+        }
+        for _ in 0..20_000 {
+            probes.push(IpAddr::V4((rng.next_u64() as u32).into()));
+        }
+        for a in [
+            "10.0.200.1",
+            "10.1.0.1",
+            "10.2.5.5",
+            "10.4.0.0",
+            "10.5.0.1",
+            "11.200.0.1",
+            "12.7.7.7",
+        ] {
+            probes.push(a.parse().unwrap());
+        }
+        for a in [
+            "3000:8000::1",
+            "3001:1234::1",
+            "3002:ffff::1",
+            "3003:7fff::1",
+        ] {
+            probes.push(a.parse().unwrap());
+        }
+        let mut checked = 0;
+        for ip in probes {
+            let (a, ivs, bits) = match ip {
+                IpAddr::V4(v) => (u128::from(u32::from(v)), &src.v4, 32),
+                IpAddr::V6(v) => (u128::from(v), &src.v6, 128),
+            };
+            let want = naive_run(&src, ivs, a).map(|(lo, hi)| naive_prefix(a, lo, hi, bits));
+            let got = t.lookup(ip).map(|h| h.network.prefix);
+            assert_eq!(got, want, "{ip}");
+            assert_eq!(t.locate(ip).map(|(_, n)| n.prefix), want, "{ip} (locate)");
+            checked += usize::from(want.is_some());
+        }
+        assert!(checked > 10_000, "only {checked} addresses with data");
+    }
+    // The crafted multi-slot ranges, by hand.
+    let src = {
+        let mut s = Source::default();
+        s.records.push(rec("AU", None, None, None));
+        s.v4.push(Interval {
+            start: 0x0A00_8000,
+            end: 0x0A05_7FFF,
+            rec: 0,
+        });
+        s
+    };
+    let (bytes, _) = build(&[src], &BuildOptions::default()).unwrap();
+    let t = Table::open(bytes).unwrap();
+    let net = |s: &str| t.lookup(s.parse().unwrap()).map(|h| h.network.to_string());
+    assert_eq!(net("10.0.200.1").as_deref(), Some("10.0.128.0/17"));
+    assert_eq!(net("10.1.0.1").as_deref(), Some("10.1.0.0/16"));
+    assert_eq!(net("10.2.5.5").as_deref(), Some("10.2.0.0/15"));
+    assert_eq!(net("10.4.0.0").as_deref(), Some("10.4.0.0/16"));
+    assert_eq!(net("10.5.0.1").as_deref(), Some("10.5.0.0/17"));
+}
