@@ -375,11 +375,6 @@ function DB:refs(ips)
         error("ips must be a table", 2)
     end
     local n = #ips
-    for i = 1, n do
-        if type(ips[i]) ~= "string" then
-            error("ips[" .. i .. "] must be a string", 2)
-        end
-    end
     if n == 0 then
         return {}, {}
     end
@@ -393,6 +388,9 @@ function DB:refs(ips)
     end
     for i = 1, n do
         local ip = ips[i]
+        if type(ip) ~= "string" then
+            error("ips[" .. i .. "] must be a string", 2)
+        end
         b_ptrs[i - 1] = ip -- kept alive by `ips` until the call returns
         b_lens[i - 1] = #ip
     end

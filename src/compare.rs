@@ -2,7 +2,6 @@
 
 use std::path::Path;
 
-use crate::field::Field;
 use crate::import::{self, InputSpec};
 use crate::source::{Interval, SourceRecord};
 use crate::table::{Table, ValueRef};
@@ -60,12 +59,7 @@ fn check<S: AsRef<[u8]>>(
 ) -> Result<bool, String> {
     let hit = table.lookup(ip);
     // The country-code fast path answers as the record does.
-    let record_cc =
-        hit.as_ref()
-            .and_then(|h| match h.record.get_str(Field::CountryCode)?.as_bytes() {
-                &[a, b] => Some([a, b]),
-                _ => None,
-            });
+    let record_cc = hit.as_ref().and_then(|h| h.record.country_code());
     if table.country_code(ip) != record_cc {
         return Err(format!(
             "{ip}: country_code() answers {:?}, the record has {:?}",

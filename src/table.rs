@@ -1154,26 +1154,18 @@ impl<S: AsRef<[u8]>> Table<S> {
             );
             return Some(format::SLOT_BITS as u8 + p);
         }
+        // Slot `s` is one entry with reference `r` (its bounds are inside
+        // the directory, which `open` checked).
         let r = self.rec(f, v6, i)?;
-        let b = self.buf.as_ref();
-        let slot_at = |s: u64| read_u32(b, f.slots + s as usize * 4).map(|v| v as usize);
-        let whole = |s: u64| -> Option<bool> {
-            let (a, z) = (slot_at(s)?, slot_at(s + 1)?);
-            Some(z == a + 1 && self.rec(f, v6, a)? == r)
+        let whole = |s: u64| {
+            let (a, z) = self.slot_bounds(f, s << sub, bits).unwrap_or((0, 0));
+            z == a + 1 && self.rec(f, v6, a) == Some(r)
         };
         let slot = key >> sub;
         let mut j = 0;
         while j < format::SLOT_BITS {
-            let half = 1u64 << j;
             let sibling = ((slot >> j) ^ 1) << j;
-            let mut all = true;
-            for s in sibling..sibling + half {
-                if !whole(s)? {
-                    all = false;
-                    break;
-                }
-            }
-            if !all {
+            if !(sibling..sibling + (1 << j)).all(whole) {
                 break;
             }
             j += 1;
@@ -1245,12 +1237,7 @@ impl<S: AsRef<[u8]>> Table<S> {
     /// table has no directory ([`Table::has_country_directory`]).
     #[inline]
     pub fn country_of(&self, r: u32) -> Option<[u8; 2]> {
-        let i = self
-            .countries
-            .partition_point(|c| c.0 <= r)
-            .checked_sub(1)?;
-        let cc = self.countries[i].1;
-        (cc != [0, 0]).then_some(cc)
+        country_in_runs(&self.countries, r)
     }
 
     /// Whether the table groups its records by country code.
@@ -1268,10 +1255,7 @@ impl<S: AsRef<[u8]>> Table<S> {
         if self.has_country_directory() {
             return self.country_of(r);
         }
-        match self.record(r)?.get_str(Field::CountryCode)?.as_bytes() {
-            &[a, b] => Some([a, b]),
-            _ => None,
-        }
+        self.record(r)?.country_code()
     }
 
     /// The two-letter country code for an address; `None` where the table
@@ -1378,6 +1362,15 @@ impl<S: AsRef<[u8]>> Table<S> {
             v4_countries: self.v4_countries.map(|(s, e)| (s, e.off, e.len)),
         }
     }
+}
+
+/// The code of record `r` in a country directory (runs of records with one
+/// code, by first reference): `None` before the first run or for a run
+/// without a code. The reader's `countries` section and the writer share it.
+pub(crate) fn country_in_runs(runs: &[(u32, [u8; 2])], r: u32) -> Option<[u8; 2]> {
+    let i = runs.partition_point(|c| c.0 <= r).checked_sub(1)?;
+    let cc = runs[i].1;
+    (cc != [0, 0]).then_some(cc)
 }
 
 /// Lookups interleaved per group by the batch functions.
@@ -1618,6 +1611,14 @@ impl<'t> Record<'t> {
             .get(field as usize)?
             .iter()
             .find_map(|&c| self.column(usize::from(c)))
+    }
+
+    /// The two bytes of the record's `country_code`, if it has a two-byte one.
+    pub fn country_code(&self) -> Option<[u8; 2]> {
+        match self.get_str(Field::CountryCode)?.as_bytes() {
+            &[a, b] => Some([a, b]),
+            _ => None,
+        }
     }
 
     /// A string field's value (names in the preferred language).

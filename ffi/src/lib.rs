@@ -23,7 +23,7 @@ use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use ipgeo::addr::{self, Addr};
-use ipgeo::format::ColumnType;
+use ipgeo::format::{self, ColumnType};
 use ipgeo::live::{Check, Live, LiveOptions, Loaded};
 use ipgeo::table::ValueRef;
 use mlua::prelude::*;
@@ -287,7 +287,7 @@ pub unsafe extern "C" fn ipgeo_lookup_batch(
             return ERR_BUFFER;
         }
         // SAFETY: forwarded from this function's contract.
-        unsafe { batch_refs(l, ips, lens, refs, n as usize) };
+        unsafe { batch_refs(l, ips, lens, refs, n as usize, |_, _, r| r as i32) };
         n
     })
 }
@@ -327,15 +327,23 @@ pub unsafe extern "C" fn ipgeo_locate_batch(
             return ERR_BUFFER;
         }
         let n = n as usize;
-        // SAFETY: forwarded from this function's contract.
-        unsafe { batch_refs(l, ips, lens, refs, n) };
-        for i in 0..n {
-            // SAFETY: `i < n`; the arrays hold `n` entries, `nets` has room
-            // for `n * NET_STRIDE` bytes.
-            let (p, len, out, out_len) = unsafe {
+        // SAFETY: `net_lens` has room for `n` (contract); addresses that do
+        // not parse keep length 0.
+        unsafe { std::ptr::write_bytes(net_lens, 0, n) };
+        let network_of = |i: usize, a: Addr, r: u32| -> i32 {
+            if r == format::REC_NONE {
+                return 0;
+            }
+            // The table's memory for `a` is warm from the interleaved pass.
+            let Some((r, network)) = l.table.locate(a.into()) else {
+                // (Only a table whose index and ranges disagree, which
+                // `open` cannot rule out and `verify` reports.)
+                return 0;
+            };
+            // SAFETY: `i < n`; `nets` has room for `n * NET_STRIDE` bytes
+            // and `net_lens` for `n` entries (contract).
+            let (out, out_len) = unsafe {
                 (
-                    *ips.add(i),
-                    *lens.add(i),
                     std::slice::from_raw_parts_mut(
                         nets.add(i * NET_STRIDE).cast::<u8>(),
                         NET_STRIDE,
@@ -343,37 +351,24 @@ pub unsafe extern "C" fn ipgeo_locate_batch(
                     &mut *net_lens.add(i),
                 )
             };
-            *out_len = 0;
-            // SAFETY: `refs` has room for `n`.
-            if unsafe { *refs.add(i) } <= 0 {
-                continue;
-            }
-            // SAFETY: each entry points to `len` bytes (contract).
-            let Some((r, network)) = unsafe { bytes(p, len) }
-                .and_then(addr::parse)
-                .and_then(|a| l.table.locate(a.into()))
-            else {
-                // (Only a table whose index and ranges disagree, which
-                // `open` cannot rule out and `verify` reports.)
-                // SAFETY: as above.
-                unsafe { *refs.add(i) = 0 };
-                continue;
-            };
             let mut cur = std::io::Cursor::new(out);
-            let rc = if std::io::Write::write_fmt(&mut cur, format_args!("{network}")).is_ok() {
-                *out_len = cur.position() as u8;
-                r as i32
-            } else {
-                ERR_BUFFER
-            };
-            // SAFETY: as above.
-            unsafe { *refs.add(i) = rc };
-        }
+            if std::io::Write::write_fmt(&mut cur, format_args!("{network}")).is_err() {
+                return ERR_BUFFER;
+            }
+            *out_len = cur.position() as u8;
+            r as i32
+        };
+        // SAFETY: forwarded from this function's contract.
+        unsafe { batch_refs(l, ips, lens, refs, n, network_of) };
         n as c_int
     })
 }
 
-/// The chunked, interleaved reference lookup behind the batch functions.
+/// The chunked, interleaved reference lookup behind the batch functions:
+/// per chunk, parses the addresses, looks them up together, then sets
+/// `refs[i]` to `each(i, address, reference)` (so `each` finds the
+/// address's memory warm), or to [`ERR_INVALID`] for text that is no
+/// address.
 ///
 /// # Safety
 /// `ips` and `lens` hold `n` entries, each pointing to `len` readable
@@ -384,6 +379,7 @@ unsafe fn batch_refs(
     lens: *const usize,
     refs: *mut i32,
     n: usize,
+    mut each: impl FnMut(usize, Addr, u32) -> i32,
 ) {
     const CHUNK: usize = 64;
     let mut v4 = [0u32; CHUNK];
@@ -416,13 +412,15 @@ unsafe fn batch_refs(
         }
         l.table.find_v4_refs(&v4[..n4], &mut found[..n4]);
         for k in 0..n4 {
-            // SAFETY: `v4_at[k] < n`.
-            unsafe { *refs.add(v4_at[k]) = found[k] as i32 };
+            let i = v4_at[k];
+            // SAFETY: `i < n`.
+            unsafe { *refs.add(i) = each(i, Addr::V4(v4[k]), found[k]) };
         }
         l.table.find_v6_refs(&v6[..n6], &mut found[..n6]);
         for k in 0..n6 {
-            // SAFETY: `v6_at[k] < n`.
-            unsafe { *refs.add(v6_at[k]) = found[k] as i32 };
+            let i = v6_at[k];
+            // SAFETY: `i < n`.
+            unsafe { *refs.add(i) = each(i, Addr::V6(v6[k]), found[k]) };
         }
         start = end;
     }

@@ -118,8 +118,7 @@ pub fn write(input: &TableInput<'_>) -> Result<(Vec<u8>, WriteStats), BuildError
         if r == format::REC_NONE {
             return 0;
         }
-        let i = countries.partition_point(|c| c.0 <= r);
-        match i.checked_sub(1).map(|i| countries[i].1) {
+        match crate::table::country_in_runs(&countries, r) {
             Some([a, b]) if a != 0 && b != 0 => u16::from(a) | (u16::from(b) << 8),
             _ => 0,
         }
