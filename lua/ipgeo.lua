@@ -114,6 +114,11 @@ local function failure(rc, ip)
 end
 
 
+--- Internal: nil and the error of a lookup's return code `rc` (<= 0) for
+--- `ip`, as db:ref() gives it, for other ipgeo modules.
+_M._failure = failure
+
+
 -- Builds the Lua table of record `ref` from its column values. A name
 -- field takes the value of the best-ranked language present; with several
 -- languages in the table, `names` holds them all.

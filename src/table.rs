@@ -116,6 +116,59 @@ impl fmt::Display for Network {
     }
 }
 
+impl Network {
+    /// The longest text of a network (`ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128`).
+    pub const MAX_TEXT: usize = 43;
+
+    /// Writes the network's text, as `Display` gives it, to the front of
+    /// `out`. Returns its length, or `None` if `out` is too short
+    /// ([`Network::MAX_TEXT`] bytes always suffice). IPv4 is written digit by
+    /// digit: this runs once per API answer, where `core::fmt` cost more
+    /// than the lookup's own arithmetic.
+    pub fn write_text(&self, out: &mut [u8]) -> Option<usize> {
+        let mut n = match self.addr {
+            IpAddr::V4(a) => {
+                let mut n = 0;
+                for (i, octet) in a.octets().into_iter().enumerate() {
+                    if i > 0 {
+                        *out.get_mut(n)? = b'.';
+                        n += 1;
+                    }
+                    n += write_u8(out.get_mut(n..)?, octet)?;
+                }
+                n
+            }
+            IpAddr::V6(a) => {
+                let mut cur = std::io::Cursor::new(&mut *out);
+                std::io::Write::write_fmt(&mut cur, format_args!("{a}")).ok()?;
+                cur.position() as usize
+            }
+        };
+        *out.get_mut(n)? = b'/';
+        n += 1;
+        n += write_u8(out.get_mut(n..)?, self.prefix)?;
+        Some(n)
+    }
+}
+
+/// Writes `v` in decimal to the front of `out`; returns the digit count.
+fn write_u8(out: &mut [u8], v: u8) -> Option<usize> {
+    let digits = if v >= 100 {
+        3
+    } else if v >= 10 {
+        2
+    } else {
+        1
+    };
+    let out = out.get_mut(..digits)?;
+    let mut v = v;
+    for d in out.iter_mut().rev() {
+        *d = b'0' + v % 10;
+        v /= 10;
+    }
+    Some(digits)
+}
+
 /// The answer to a lookup.
 #[derive(Clone, Copy, Debug)]
 pub struct Hit<'t> {
@@ -1717,5 +1770,39 @@ mod tests {
         assert_eq!(cidr_within(5, 0, u128::from(u32::MAX), 32), 0);
         assert_eq!(cidr_within(5, 5, 5, 32), 32);
         assert_eq!(cidr_within(1, 0, u128::MAX, 128), 0);
+    }
+
+    #[test]
+    fn network_text_equals_display() {
+        let check = |addr: IpAddr, prefix: u8| {
+            let net = Network { addr, prefix };
+            let mut buf = [0u8; Network::MAX_TEXT];
+            let n = net.write_text(&mut buf).expect("MAX_TEXT suffices");
+            assert_eq!(std::str::from_utf8(&buf[..n]).unwrap(), net.to_string());
+            // Every shorter buffer is refused, never overrun.
+            for short in 0..n {
+                assert_eq!(net.write_text(&mut buf[..short]), None, "{net} in {short}");
+            }
+        };
+        for v in 0..=255u8 {
+            for at in 0..4 {
+                let mut o = [1u8, 20, 3, 200];
+                o[at] = v;
+                check(IpAddr::from(o), v % 33);
+            }
+        }
+        for prefix in 0..=128u8 {
+            check(IpAddr::V6(Ipv6Addr::from(u128::MAX)), prefix);
+        }
+        for text in [
+            "::",
+            "::1",
+            "2001:db8::",
+            "::ffff:1.2.3.4",
+            "fe80::1:0:0:1",
+            "1:2:3:4:5:6:7:8",
+        ] {
+            check(IpAddr::V6(text.parse().unwrap()), 64);
+        }
     }
 }

@@ -25,8 +25,8 @@ __DATA__
 --- response_body
 version: true
 library: true
-abi: 2
-native abi: 2
+abi: 3
+native abi: 3
 same module: true
 
 

@@ -388,3 +388,49 @@ false opts.timing must be a boolean
  '{"ip":"8.8.8.8","network":"8.8.8.0/24","country_code":"US","country":"United States","province":"California","city":"Mountain View","asn":15169,"latitude":37.386,"longitude":-122.0838}',
  '{"ip":"8.8.8.8","network":"8.8.8.0/24","country_code":"JP","country":"Japan","province":"Tokyo","city":"Tokyo","asn":2497,"latitude":35.6895,"longitude":139.6917}',
  '{"ip":"8.8.8.8","network":"8.8.8.0/24","country_code":"US","country":"United States","province":"California","city":"Mountain View","asn":15169,"latitude":37.386,"longitude":-122.0838}']
+
+
+
+=== TEST 22: without resty.core's ngx_http_lua_ffi_var_get the handler reads ngx.var.args, with the same answers
+--- http_config eval
+"    init_by_lua_block {\n" . $t::Ipgeo::ApiInit . <<'_EOC_';
+        -- A second copy of ipgeo.api loaded while resty.core.var cannot be.
+        local saved_api, saved_var = package.loaded["ipgeo.api"], package.loaded["resty.core.var"]
+        package.loaded["ipgeo.api"], package.loaded["resty.core.var"] = nil, nil
+        package.preload["resty.core.var"] = function() error("hidden by the test") end
+        package.loaded["t.plain_api"] = require "ipgeo.api"
+        package.preload["resty.core.var"] = nil
+        package.loaded["ipgeo.api"], package.loaded["resty.core.var"] = saved_api, saved_var
+    }
+_EOC_
+--- config
+    location = /plain {
+        content_by_lua_block {
+            local api = require "t.plain_api"
+            ngx.header["X-Via"] = api._query_via .. " / " .. require("ipgeo.api")._query_via
+            api.serve()
+        }
+    }
+--- request eval
+["GET /plain?ip=8.8.8.8",
+ "GET /plain?x=1&db=b&ip=8.8.8.8",
+ "GET /plain?ip=%3A%3Affff%3A8.8.8.8",
+ "GET /plain?ip=8.8.8",
+ "GET /plain?ip=",
+ "GET /plain"]
+--- response_headers eval
+["X-Via: ngx.var.args / ngx_http_lua_ffi_var_get",
+ "X-Via: ngx.var.args / ngx_http_lua_ffi_var_get",
+ "X-Via: ngx.var.args / ngx_http_lua_ffi_var_get",
+ "X-Via: ngx.var.args / ngx_http_lua_ffi_var_get",
+ "X-Via: ngx.var.args / ngx_http_lua_ffi_var_get",
+ "X-Via: ngx.var.args / ngx_http_lua_ffi_var_get"]
+--- error_code eval
+[200, 200, 200, 400, 400, 404]
+--- response_body eval
+['{"ip":"8.8.8.8","network":"8.8.8.0/24","country_code":"US","country":"United States","province":"California","city":"Mountain View","asn":15169,"latitude":37.386,"longitude":-122.0838}',
+ '{"ip":"8.8.8.8","network":"8.8.8.0/24","country_code":"JP","country":"Japan","province":"Tokyo","city":"Tokyo","asn":2497,"latitude":35.6895,"longitude":139.6917}',
+ '{"ip":"::ffff:8.8.8.8","network":"::ffff:8.8.8.0/120","country_code":"US","country":"United States","province":"California","city":"Mountain View","asn":15169,"latitude":37.386,"longitude":-122.0838}',
+ '{"error":"invalid_ip","message":"invalid address: 8.8.8"}',
+ '{"error":"invalid_ip","message":"invalid address: "}',
+ '{"error":"not_found","message":"no data for 127.0.0.1","ip":"127.0.0.1"}']

@@ -25,11 +25,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use ipgeo::addr::{self, Addr};
 use ipgeo::format::{self, ColumnType};
 use ipgeo::live::{Check, Live, LiveOptions, Loaded};
-use ipgeo::table::ValueRef;
+use ipgeo::table::{Network, ValueRef};
 use mlua::prelude::*;
 
 /// Version of the C ABI below; the Lua side refuses a library with another.
-pub const ABI_VERSION: c_int = 2;
+pub const ABI_VERSION: c_int = 3;
 
 /// Return code: the address is not valid text.
 pub const ERR_INVALID: i32 = -1;
@@ -112,6 +112,14 @@ unsafe fn bytes<'a>(ptr: *const c_char, len: usize) -> Option<&'a [u8]> {
 }
 
 #[inline(always)]
+fn locate(l: &Loaded, a: Addr) -> Option<(u32, Network)> {
+    match a {
+        Addr::V4(v) => l.table.locate_v4(v),
+        Addr::V6(v) => l.table.locate_v6(v),
+    }
+}
+
+#[inline(always)]
 fn find(l: &Loaded, a: Addr) -> u32 {
     match a {
         Addr::V4(v) => l.table.find_v4_ref(v),
@@ -190,19 +198,150 @@ pub unsafe extern "C" fn ipgeo_lookup_net(
         };
         // The reference and the network only: callers cache by reference,
         // so the record itself is not read here.
-        let Some((r, network)) = l.table.locate(a.into()) else {
+        let Some((r, network)) = locate(l, a) else {
             return 0;
         };
         // SAFETY: the caller guarantees `cap` writable bytes at `net`.
         let out = unsafe { std::slice::from_raw_parts_mut(net.cast::<u8>(), cap) };
-        let mut cur = std::io::Cursor::new(out);
-        if std::io::Write::write_fmt(&mut cur, format_args!("{network}")).is_err() {
+        let Some(n) = network.write_text(out) else {
             return ERR_BUFFER;
-        }
+        };
         // SAFETY: `net_len` is writable (checked non-null above).
-        unsafe { *net_len = cur.position() as usize };
+        unsafe { *net_len = n };
         r as i32
     })
+}
+
+/// Room that always suffices for [`ipgeo_lookup_head`]'s text: the longest
+/// address and network texts plus the JSON around them.
+pub const HEAD_CAP: usize = 128;
+
+/// Looks up address text like [`ipgeo_lookup_net`], and writes the start of
+/// the HTTP API's JSON object for it to `out` (`cap` bytes, not
+/// NUL-terminated): `{"ip":"<ip>","network":"<network>"`, with the address
+/// text as given (it parsed as an address, so it holds nothing to escape).
+/// Sets `*out_len`, 0 when there is no data. One short string per answer
+/// for the caller to intern, instead of one for the address and one for
+/// the network.
+///
+/// # Safety
+/// As [`ipgeo_lookup`]; `out` must have `cap` writable bytes and `out_len`
+/// be writable.
+#[no_mangle]
+pub unsafe extern "C" fn ipgeo_lookup_head(
+    db: *const Db,
+    ip: *const c_char,
+    len: usize,
+    out: *mut c_char,
+    cap: usize,
+    out_len: *mut usize,
+) -> i32 {
+    with_table(db, ERR_CLOSED, ERR_INTERNAL, |l| {
+        if out.is_null() || out_len.is_null() {
+            return ERR_BUFFER;
+        }
+        // SAFETY: the caller guarantees `out_len` is writable.
+        unsafe { *out_len = 0 };
+        // SAFETY: forwarded from this function's contract.
+        let Some(text) = (unsafe { bytes(ip, len) }) else {
+            return ERR_INVALID;
+        };
+        let Some(a) = addr::parse(text) else {
+            return ERR_INVALID;
+        };
+        let Some((r, network)) = locate(l, a) else {
+            return 0;
+        };
+        // SAFETY: the caller guarantees `cap` writable bytes at `out`.
+        let out = unsafe { std::slice::from_raw_parts_mut(out.cast::<u8>(), cap) };
+        let Some(n) = write_head(out, text, &network) else {
+            return ERR_BUFFER;
+        };
+        // SAFETY: `out_len` is writable (checked non-null above).
+        unsafe { *out_len = n };
+        r as i32
+    })
+}
+
+/// Finds the first `key=value` pair in query string `q` (`qlen` bytes,
+/// pairs separated by `&`), so that the HTTP API reads its arguments
+/// without making a Lua string of the query. Returns 0 when `key` is
+/// absent; otherwise sets the value's offset in `q` and its length (raw,
+/// not unescaped) and returns 1, or 2 when the value holds `%` or `+` and
+/// needs unescaping. [`ERR_BUFFER`] for null pointers.
+///
+/// # Safety
+/// `q` must point to `qlen` readable bytes and `key` to `klen`; `at` and
+/// `len` must be writable.
+#[no_mangle]
+pub unsafe extern "C" fn ipgeo_query_arg(
+    q: *const c_char,
+    qlen: usize,
+    key: *const c_char,
+    klen: usize,
+    at: *mut usize,
+    len: *mut usize,
+) -> c_int {
+    catch_unwind(AssertUnwindSafe(|| {
+        if at.is_null() || len.is_null() || key.is_null() || (q.is_null() && qlen > 0) {
+            return ERR_BUFFER;
+        }
+        if q.is_null() {
+            return 0;
+        }
+        // SAFETY: the caller guarantees the lengths of `q` and `key`.
+        let (q, key) = unsafe {
+            (
+                std::slice::from_raw_parts(q.cast::<u8>(), qlen),
+                std::slice::from_raw_parts(key.cast::<u8>(), klen),
+            )
+        };
+        let Some((offset, value)) = query_arg(q, key) else {
+            return 0;
+        };
+        // SAFETY: `at` and `len` are writable (checked non-null above).
+        unsafe {
+            *at = offset;
+            *len = value.len();
+        }
+        if value.iter().any(|&b| b == b'%' || b == b'+') {
+            2
+        } else {
+            1
+        }
+    }))
+    .unwrap_or(ERR_INTERNAL)
+}
+
+/// The offset and raw bytes of the first value of `key` in query string `q`.
+fn query_arg<'q>(q: &'q [u8], key: &[u8]) -> Option<(usize, &'q [u8])> {
+    let mut start = 0;
+    for pair in q.split(|&b| b == b'&') {
+        if pair.len() > key.len() && pair.starts_with(key) && pair[key.len()] == b'=' {
+            let at = start + key.len() + 1;
+            return Some((at, &q[at..start + pair.len()]));
+        }
+        start += pair.len() + 1;
+    }
+    None
+}
+
+/// `{"ip":"<ip>","network":"<network>"` at the front of `out`: its length,
+/// or `None` if `out` is too short.
+fn write_head(out: &mut [u8], ip: &[u8], network: &Network) -> Option<usize> {
+    let mut n = 0;
+    let mut put = |out: &mut [u8], part: &[u8]| -> Option<()> {
+        out.get_mut(n..n + part.len())?.copy_from_slice(part);
+        n += part.len();
+        Some(())
+    };
+    put(out, b"{\"ip\":\"")?;
+    put(out, ip)?;
+    put(out, b"\",\"network\":\"")?;
+    let written = network.write_text(out.get_mut(n..)?)?;
+    n += written;
+    *out.get_mut(n)? = b'"';
+    Some(n + 1)
 }
 
 /// Writes the present values of record `rec` to `out` (room for `cap`),
@@ -335,7 +474,7 @@ pub unsafe extern "C" fn ipgeo_locate_batch(
                 return 0;
             }
             // The table's memory for `a` is warm from the interleaved pass.
-            let Some((r, network)) = l.table.locate(a.into()) else {
+            let Some((r, network)) = locate(l, a) else {
                 // (Only a table whose index and ranges disagree, which
                 // `open` cannot rule out and `verify` reports.)
                 return 0;
@@ -351,11 +490,10 @@ pub unsafe extern "C" fn ipgeo_locate_batch(
                     &mut *net_lens.add(i),
                 )
             };
-            let mut cur = std::io::Cursor::new(out);
-            if std::io::Write::write_fmt(&mut cur, format_args!("{network}")).is_err() {
+            let Some(len) = network.write_text(out) else {
                 return ERR_BUFFER;
-            }
-            *out_len = cur.position() as u8;
+            };
+            *out_len = len as u8;
             r as i32
         };
         // SAFETY: forwarded from this function's contract.
@@ -636,4 +774,89 @@ fn module(lua: &Lua) -> LuaResult<LuaTable> {
 pub unsafe extern "C-unwind" fn luaopen_ipgeo_native(state: *mut mlua::ffi::lua_State) -> c_int {
     // SAFETY: `state` is the calling Lua state.
     unsafe { Lua::entrypoint1(state, module) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_arg_finds_the_first_pair_of_the_key() {
+        let q = b"db=x&ip=1.2.3.4&ip=5.6.7.8&zip=9";
+        assert_eq!(query_arg(q, b"ip"), Some((8, &b"1.2.3.4"[..])));
+        assert_eq!(query_arg(q, b"db"), Some((3, &b"x"[..])));
+        assert_eq!(query_arg(q, b"zip"), Some((31, &b"9"[..])));
+        assert_eq!(query_arg(q, b"p"), None);
+        assert_eq!(query_arg(b"ip=", b"ip"), Some((3, &b""[..])));
+        assert_eq!(query_arg(b"ip", b"ip"), None);
+        assert_eq!(query_arg(b"&&ip=1&", b"ip"), Some((5, &b"1"[..])));
+        assert_eq!(query_arg(b"xip=1&ip=2", b"ip"), Some((9, &b"2"[..])));
+        assert_eq!(query_arg(b"", b"ip"), None);
+    }
+
+    #[test]
+    fn query_arg_reports_values_to_unescape() {
+        let mut at = 0usize;
+        let mut len = 0usize;
+        let call = |q: &str, at: &mut usize, len: &mut usize| unsafe {
+            ipgeo_query_arg(
+                q.as_ptr().cast(),
+                q.len(),
+                b"ip".as_ptr().cast(),
+                2,
+                at,
+                len,
+            )
+        };
+        assert_eq!(call("ip=1.2.3.4", &mut at, &mut len), 1);
+        assert_eq!((at, len), (3, 7));
+        assert_eq!(call("a=1&ip=%3A%3A1", &mut at, &mut len), 2);
+        assert_eq!((at, len), (7, 7));
+        assert_eq!(call("ip=1+2", &mut at, &mut len), 2);
+        assert_eq!(call("a=%20", &mut at, &mut len), 0);
+        // SAFETY: null pointers are refused, never read.
+        let null = unsafe {
+            ipgeo_query_arg(
+                std::ptr::null(),
+                0,
+                b"ip".as_ptr().cast(),
+                2,
+                &mut at,
+                &mut len,
+            )
+        };
+        assert_eq!(null, 0);
+        let bad = unsafe {
+            ipgeo_query_arg(
+                std::ptr::null(),
+                5,
+                b"ip".as_ptr().cast(),
+                2,
+                &mut at,
+                &mut len,
+            )
+        };
+        assert_eq!(bad, ERR_BUFFER);
+    }
+
+    #[test]
+    fn head_is_the_start_of_the_answer_object() {
+        let net = Network {
+            addr: "1.2.3.0".parse().unwrap(),
+            prefix: 24,
+        };
+        let mut out = [0u8; HEAD_CAP];
+        let n = write_head(&mut out, b"1.2.3.4", &net).unwrap();
+        assert_eq!(&out[..n], br#"{"ip":"1.2.3.4","network":"1.2.3.0/24""#);
+        let long = "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255";
+        assert_eq!(long.len(), addr::MAX_LEN);
+        let net6 = Network {
+            addr: "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff".parse().unwrap(),
+            prefix: 128,
+        };
+        let n = write_head(&mut out, long.as_bytes(), &net6).expect("HEAD_CAP suffices");
+        for short in 0..n {
+            assert_eq!(write_head(&mut out[..short], long.as_bytes(), &net6), None);
+        }
+    }
 }

@@ -12,6 +12,7 @@
 -- `error` code and a human `message`. See the README for the reference.
 
 local ipgeo = require "ipgeo"
+local C = require("ipgeo.cdefs").C
 local json = require "ipgeo.json"
 local client = require "ipgeo.client"
 local ffi = require "ffi"
@@ -34,8 +35,10 @@ local setmetatable = setmetatable
 local str_find = string.find
 local str_format = string.format
 local printable = ipgeo._printable
+local failure = ipgeo._failure
+local ffi_cast = ffi.cast
+local ffi_string = ffi.string
 local next = next
-local str_sub = string.sub
 local ok_new, new_tab = pcall(require, "table.new")
 if not ok_new then
     new_tab = function() return {} end
@@ -45,6 +48,39 @@ local json_string = json.string
 local json_encode = json.encode
 
 local CONTENT_TYPE = "application/json; charset=utf-8"
+
+-- A single answer is printed as three pieces: the head of its JSON object
+-- (`{"ip":"...","network":"..."`, written by ipgeo_lookup_head: one string
+-- per answer), the record's cached fields, and the database's tail. The
+-- table is reused: ngx.print copies the pieces before returning, and
+-- nothing yields in between.
+local HEAD_CAP = 128 -- ipgeo_lookup_head always fits (HEAD_CAP in ffi/src/lib.rs)
+local head_buf = ffi.new("char[?]", HEAD_CAP)
+local head_len = ffi.new("size_t[1]")
+local char_ptr = ffi.typeof("const char *")
+local answer = new_tab(3, 0)
+
+-- GET reads its query string as a pointer and length, without making a Lua
+-- string of it (a new string per request costs about half a microsecond of
+-- interning and garbage collection): through ngx_http_lua_ffi_var_get, the
+-- C function behind resty.core's ngx.var, when resty.core declares it;
+-- otherwise from ngx.var.args.
+local var_get, get_request
+do
+    local ok_base, base = pcall(require, "resty.core.base")
+    if ok_base and pcall(require, "resty.core.var") then
+        local ok, f = pcall(function() return ffi.C.ngx_http_lua_ffi_var_get end)
+        if ok and f and type(base.get_request) == "function" then
+            var_get, get_request = f, base.get_request
+        end
+    end
+end
+local args_lower = ffi.new("char[4]")
+local args_ptr = ffi.new("char *[1]")
+local args_len = ffi.new("size_t[1]")
+local args_err = ffi.new("char *[1]")
+local arg_at = ffi.new("size_t[1]")
+local arg_len = ffi.new("size_t[1]")
 local FIELDS = {
     "country_code", "country", "continent_code", "continent", "province", "province_code",
     "city", "city_code", "district", "district_code", "isp", "organization", "asn", "asn_org",
@@ -53,6 +89,9 @@ local FIELDS = {
 
 local _M = { _VERSION = "0.1.0" }
 local mt = { __index = _M }
+
+-- Internal, for the tests: how GET reads its query string.
+_M._query_via = var_get and "ngx_http_lua_ffi_var_get" or "ngx.var.args"
 
 -- Monotonic clock for the optional X-Ipgeo-Time header.
 if not pcall(ffi.typeof, "struct ipgeo_timespec") then
@@ -134,7 +173,7 @@ local function cache_of(db)
     if type(meta) == "table" and type(meta.attribution) == "string" then
         attribution = ',"attribution":' .. json_string(meta.attribution)
     end
-    c = { gen = gen, frags = {}, count = 0, attribution = attribution }
+    c = { gen = gen, frags = {}, count = 0, attribution = attribution, tail = attribution .. "}" }
     caches[db] = c
     return c
 end
@@ -182,6 +221,9 @@ local function error_of(ip, err)
     if err == "database closed" then
         return "unavailable", "the database is closed"
     end
+    if str_find(err, "internal error", 1, true) == 1 then
+        return "unavailable", err
+    end
     return "invalid_ip", err
 end
 
@@ -205,32 +247,38 @@ local function append_hit(db, c, ip, ref, net, buf, n)
 end
 
 
-local function append_answer(db, c, ip, buf, n)
-    local ref, net = db:ref(ip)
-    if not ref then
-        return nil, error_of(ip, net)
+-- The request's query string as a pointer and its length; nil without a
+-- query. The memory is the request's, or the string in `held.args`.
+local held = {} -- luacheck: ignore 241 (it keeps ngx.var.args alive)
+local function query()
+    if var_get then
+        local r = get_request()
+        if r and var_get(r, "args", 4, args_lower, 0, args_ptr, args_len, args_err) == 0 then
+            return args_ptr[0], args_len[0]
+        end
+        return nil
     end
-    return append_hit(db, c, ip, ref, net, buf, n)
+    local args = ngx_var.args
+    held.args = args -- keeps the returned pointer's memory alive
+    if not args then
+        return nil
+    end
+    return ffi_cast(char_ptr, args), #args
 end
 
 
--- The value of the first `key` (given as "name=", and `amp_key` as
--- "&name=") in a query string, raw. No loop, so that serve() compiles into
--- one trace: a loop here aborts the trace of the whole request
--- ("inner loop in root trace") and leaves it to the interpreter.
-local function arg(args, key, amp_key)
-    local s, v
-    if str_sub(args, 1, #key) == key then
-        v = #key + 1
-    else
-        s = str_find(args, amp_key, 1, true)
-        if not s then
-            return nil
-        end
-        v = s + #amp_key
+-- The first value of `key` in query string `q` (`qlen` bytes): a pointer
+-- and length when it needs no unescaping, else (nil, nil) and the unescaped
+-- string; nothing when absent.
+local function query_arg(q, qlen, key)
+    local rc = C.ipgeo_query_arg(q, qlen, key, #key, arg_at, arg_len)
+    if rc == 1 then
+        return q + arg_at[0], arg_len[0]
     end
-    local e = str_find(args, "&", v, true)
-    return str_sub(args, v, e and e - 1 or -1)
+    if rc == 2 then
+        return nil, nil, unescape_uri(ffi_string(q + arg_at[0], arg_len[0]))
+    end
+    return nil
 end
 
 
@@ -254,15 +302,30 @@ local function fail(self, status, code, message, t0, extra)
 end
 
 
-local function single(self, db, ip, t0)
+-- Answers for one address: the text `ip`, or with `ip` nil, the `len`
+-- bytes at `p` (in GET's query string: no string is made for an address
+-- that is found).
+local function single(self, db, ip, t0, p, len)
     local c = cache_of(db)
-    local buf = new_tab(8, 0)
-    local n, code, message = append_answer(db, c, ip, buf, 0)
-    if n then
-        buf[n + 1] = c.attribution
-        buf[n + 2] = "}"
-        return send(self, 200, buf, t0)
+    local ref
+    if ip then
+        ref = C.ipgeo_lookup_head(db.ptr, ip, #ip, head_buf, HEAD_CAP, head_len)
+    else
+        ref = C.ipgeo_lookup_head(db.ptr, p, len, head_buf, HEAD_CAP, head_len)
     end
+    if ref > 0 then
+        local frag = fragment(db, c, ref)
+        if not frag then
+            return fail(self, 503, "unavailable", "record unavailable", t0)
+        end
+        answer[1] = ffi_string(head_buf, head_len[0])
+        answer[2] = frag
+        answer[3] = c.tail
+        return send(self, 200, answer, t0)
+    end
+    ip = ip or ffi_string(p, len)
+    local _, err = failure(ref, ip)
+    local code, message = error_of(ip, err)
     local status = code == "not_found" and 404 or code == "unavailable" and 503 or 400
     return fail(self, status, code, message, t0, code == "not_found" and (',"ip":' .. json_string(ip)) or nil)
 end
@@ -451,24 +514,28 @@ function _M.serve(self)
     local t0 = self.timing and now_us() or nil
     local method = ngx_req.get_method()
     if method == "GET" or method == "HEAD" then
-        -- One variable read: each costs about a microsecond.
-        local args = ngx_var.args
-        local dbname = args and arg(args, "db=", "&db=")
-        if dbname and str_find(dbname, "%", 1, true) then
-            dbname = unescape_uri(dbname)
+        local q, qlen = query()
+        local ip_p, ip_len, ip
+        local dbname
+        if q then
+            local db_p, db_len
+            db_p, db_len, dbname = query_arg(q, qlen, "db")
+            if db_p then
+                dbname = ffi_string(db_p, db_len)
+            end
+            ip_p, ip_len, ip = query_arg(q, qlen, "ip")
         end
         local db, sent = pick_db(self, dbname, t0)
         if not db then
             return sent
         end
-        local ip = args and arg(args, "ip=", "&ip=")
-        if ip == nil then
+        if ip then
+            return single(self, db, ip, t0)
+        end
+        if ip_p == nil then
             return own_address(self, db, t0)
         end
-        if str_find(ip, "%", 1, true) or str_find(ip, "+", 1, true) then
-            ip = unescape_uri(ip)
-        end
-        return single(self, db, ip, t0)
+        return single(self, db, nil, t0, ip_p, ip_len)
     end
     if method == "POST" then
         return post(self, t0)

@@ -17,7 +17,7 @@ local pcall = pcall
 local error = error
 
 local LIB_NAME = "libipgeo_ffi"
-local ABI_VERSION = 2
+local ABI_VERSION = 3
 
 if not pcall(ffi_typeof, "ipgeo_value_t") then
     ffi_cdef [[
@@ -36,6 +36,10 @@ int32_t  ipgeo_lookup(const ipgeo_db_t *db, const char *ip, size_t len);
 int32_t  ipgeo_lookup_cc(const ipgeo_db_t *db, const char *ip, size_t len);
 int32_t  ipgeo_lookup_net(const ipgeo_db_t *db, const char *ip, size_t len,
                           char *net, size_t cap, size_t *net_len);
+int32_t  ipgeo_lookup_head(const ipgeo_db_t *db, const char *ip, size_t len,
+                           char *out, size_t cap, size_t *out_len);
+int      ipgeo_query_arg(const char *q, size_t qlen, const char *key,
+                         size_t klen, size_t *at, size_t *len);
 int      ipgeo_record_values(const ipgeo_db_t *db, int32_t rec,
                              ipgeo_value_t *out, int cap);
 int      ipgeo_lookup_batch(const ipgeo_db_t *db, const char *const *ips,
