@@ -417,20 +417,26 @@ _EOC_
  "GET /plain?ip=%3A%3Affff%3A8.8.8.8",
  "GET /plain?ip=8.8.8",
  "GET /plain?ip=",
- "GET /plain"]
+ "GET /plain",
+ "POST /plain\n{\"ip\": \"8.8.8.8\"}",
+ "POST /plain\n" . ("x" x 70000)]
 --- response_headers eval
 ["X-Via: ngx.var.args / ngx_http_lua_ffi_var_get",
  "X-Via: ngx.var.args / ngx_http_lua_ffi_var_get",
  "X-Via: ngx.var.args / ngx_http_lua_ffi_var_get",
  "X-Via: ngx.var.args / ngx_http_lua_ffi_var_get",
  "X-Via: ngx.var.args / ngx_http_lua_ffi_var_get",
+ "X-Via: ngx.var.args / ngx_http_lua_ffi_var_get",
+ "X-Via: ngx.var.args / ngx_http_lua_ffi_var_get",
  "X-Via: ngx.var.args / ngx_http_lua_ffi_var_get"]
 --- error_code eval
-[200, 200, 200, 400, 400, 404]
+[200, 200, 200, 400, 400, 404, 200, 413]
 --- response_body eval
 ['{"ip":"8.8.8.8","network":"8.8.8.0/24","country_code":"US","country":"United States","province":"California","city":"Mountain View","asn":15169,"latitude":37.386,"longitude":-122.0838}',
  '{"ip":"8.8.8.8","network":"8.8.8.0/24","country_code":"JP","country":"Japan","province":"Tokyo","city":"Tokyo","asn":2497,"latitude":35.6895,"longitude":139.6917}',
  '{"ip":"::ffff:8.8.8.8","network":"::ffff:8.8.8.0/120","country_code":"US","country":"United States","province":"California","city":"Mountain View","asn":15169,"latitude":37.386,"longitude":-122.0838}',
  '{"error":"invalid_ip","message":"invalid address: 8.8.8"}',
  '{"error":"invalid_ip","message":"invalid address: "}',
- '{"error":"not_found","message":"no data for 127.0.0.1","ip":"127.0.0.1"}']
+ '{"error":"not_found","message":"no data for 127.0.0.1","ip":"127.0.0.1"}',
+ '{"ip":"8.8.8.8","network":"8.8.8.0/24","country_code":"US","country":"United States","province":"California","city":"Mountain View","asn":15169,"latitude":37.386,"longitude":-122.0838}',
+ '{"error":"body_too_large","message":"the body is over 65536 bytes"}']

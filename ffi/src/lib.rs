@@ -326,6 +326,98 @@ fn query_arg<'q>(q: &'q [u8], key: &[u8]) -> Option<(usize, &'q [u8])> {
     None
 }
 
+/// Recognises the common POST body, a JSON object whose only member is
+/// `"ip"` with a plain string value (`{"ip": "1.2.3.4"}`, JSON whitespace
+/// anywhere between tokens, no escapes or control characters in the
+/// string), so that the HTTP API answers it without decoding JSON into Lua
+/// tables and strings. Returns 1 and sets the value's offset and length, or
+/// 0 for any other body (which the caller decodes in full: the two readings
+/// agree wherever this one answers). [`ERR_BUFFER`] for null pointers.
+///
+/// # Safety
+/// `body` must point to `len` readable bytes; `at` and `vlen` must be
+/// writable.
+#[no_mangle]
+pub unsafe extern "C" fn ipgeo_json_ip(
+    body: *const c_char,
+    len: usize,
+    at: *mut usize,
+    vlen: *mut usize,
+) -> c_int {
+    catch_unwind(AssertUnwindSafe(|| {
+        if body.is_null() || at.is_null() || vlen.is_null() {
+            return ERR_BUFFER;
+        }
+        // SAFETY: the caller guarantees `len` readable bytes at `body`.
+        let body = unsafe { std::slice::from_raw_parts(body.cast::<u8>(), len) };
+        match json_ip(body) {
+            Some((offset, n)) => {
+                // SAFETY: `at` and `vlen` are writable (checked non-null).
+                unsafe {
+                    *at = offset;
+                    *vlen = n;
+                }
+                1
+            }
+            None => 0,
+        }
+    }))
+    .unwrap_or(ERR_INTERNAL)
+}
+
+/// The offset and length of the string in a body that is exactly
+/// `{"ip":"<plain string>"}` (with JSON whitespace), or `None`.
+fn json_ip(body: &[u8]) -> Option<(usize, usize)> {
+    let mut i = 0;
+    let skip_ws = |i: &mut usize| {
+        while matches!(body.get(*i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            *i += 1;
+        }
+    };
+    let expect = |i: &mut usize, token: &[u8]| -> Option<()> {
+        skip_ws(i);
+        (body.get(*i..*i + token.len())? == token).then(|| *i += token.len())
+    };
+    expect(&mut i, b"{")?;
+    expect(&mut i, b"\"ip\"")?;
+    expect(&mut i, b":")?;
+    expect(&mut i, b"\"")?;
+    let start = i;
+    let n = body[start..].iter().position(|&b| b == b'"')?;
+    if body[start..start + n]
+        .iter()
+        .any(|&b| b == b'\\' || b < 0x20)
+    {
+        return None;
+    }
+    i = start + n + 1;
+    expect(&mut i, b"}")?;
+    skip_ws(&mut i);
+    (i == body.len()).then_some((start, n))
+}
+
+/// The value of decimal text of at most 15 digits (a header nginx has
+/// already checked, such as Content-Length), or -1.
+///
+/// # Safety
+/// `text` must point to `len` readable bytes.
+#[no_mangle]
+pub unsafe extern "C" fn ipgeo_decimal(text: *const c_char, len: usize) -> i64 {
+    catch_unwind(AssertUnwindSafe(|| {
+        if text.is_null() || len == 0 || len > 15 {
+            return -1;
+        }
+        // SAFETY: the caller guarantees `len` readable bytes at `text`.
+        let text = unsafe { std::slice::from_raw_parts(text.cast::<u8>(), len) };
+        text.iter()
+            .try_fold(0i64, |v, &b| {
+                b.is_ascii_digit().then(|| v * 10 + i64::from(b - b'0'))
+            })
+            .unwrap_or(-1)
+    }))
+    .unwrap_or(-1)
+}
+
 /// `{"ip":"<ip>","network":"<network>"` at the front of `out`: its length,
 /// or `None` if `out` is too short.
 fn write_head(out: &mut [u8], ip: &[u8], network: &Network) -> Option<usize> {
@@ -837,6 +929,50 @@ mod tests {
             )
         };
         assert_eq!(bad, ERR_BUFFER);
+    }
+
+    #[test]
+    fn json_ip_takes_only_the_plain_single_member_object() {
+        fn ip(b: &str) -> Option<&str> {
+            json_ip(b.as_bytes()).map(|(at, n)| &b[at..at + n])
+        }
+        assert_eq!(ip(r#"{"ip":"1.2.3.4"}"#), Some("1.2.3.4"));
+        assert_eq!(ip(" \r\n{ \"ip\" :\t\"::1\" }\n"), Some("::1"));
+        assert_eq!(ip(r#"{"ip":""}"#), Some(""));
+        assert_eq!(ip(r#"{"ip":"a b"}"#), Some("a b"));
+        // Everything else is left to the full decoder.
+        for other in [
+            r#"{"ip":"1.2.3.4","db":"b"}"#,
+            r#"{"ip":"1.2.3.4","ip":"5.6.7.8"}"#,
+            r#"{"db":"b","ip":"1.2.3.4"}"#,
+            r#"{"ip":"\u0031.2.3.4"}"#,
+            r#"{"ip":1}"#,
+            r#"{"ip":null}"#,
+            r#"{"ips":["1.2.3.4"]}"#,
+            r#"{"i\u0070":"1.2.3.4"}"#,
+            r#"{"ip":"1.2.3.4"} x"#,
+            r#"{"ip":"1.2.3.4""#,
+            r#"{"ip":"1.2.3.4}"#,
+            "{\"ip\":\"1.2\t3.4\"}",
+            r#"["ip","1.2.3.4"]"#,
+            "\u{feff}{\"ip\":\"1.2.3.4\"}",
+            "",
+            "{",
+        ] {
+            assert_eq!(ip(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn decimal_reads_plain_digits_only() {
+        let d = |t: &str| unsafe { ipgeo_decimal(t.as_ptr().cast(), t.len()) };
+        assert_eq!(d("0"), 0);
+        assert_eq!(d("65536"), 65536);
+        assert_eq!(d("999999999999999"), 999_999_999_999_999);
+        for bad in ["", "1000000000000000", "-1", "1 ", "0x10", "1e3"] {
+            assert_eq!(d(bad), -1, "{bad}");
+        }
+        assert_eq!(unsafe { ipgeo_decimal(std::ptr::null(), 3) }, -1);
     }
 
     #[test]

@@ -75,10 +75,10 @@ do
         end
     end
 end
-local args_lower = ffi.new("char[4]")
-local args_ptr = ffi.new("char *[1]")
-local args_len = ffi.new("size_t[1]")
-local args_err = ffi.new("char *[1]")
+local var_lower = ffi.new("char[32]")
+local var_ptr = ffi.new("char *[1]")
+local var_len = ffi.new("size_t[1]")
+local var_err = ffi.new("char *[1]")
 local arg_at = ffi.new("size_t[1]")
 local arg_len = ffi.new("size_t[1]")
 local FIELDS = {
@@ -247,23 +247,26 @@ local function append_hit(db, c, ip, ref, net, buf, n)
 end
 
 
--- The request's query string as a pointer and its length; nil without a
--- query. The memory is the request's, or the string in `held.args`.
-local held = {} -- luacheck: ignore 241 (it keeps ngx.var.args alive)
-local function query()
+-- Strings whose memory a pointer in use points into.
+local held = {} -- luacheck: ignore 241 (it only keeps strings alive)
+
+-- The value of nginx variable `name` (lower case, under 32 bytes) as a
+-- pointer and its length, nil when unset. The memory is the request's, or
+-- the string in held[name].
+local function variable(name)
     if var_get then
         local r = get_request()
-        if r and var_get(r, "args", 4, args_lower, 0, args_ptr, args_len, args_err) == 0 then
-            return args_ptr[0], args_len[0]
+        if r and var_get(r, name, #name, var_lower, 0, var_ptr, var_len, var_err) == 0 then
+            return var_ptr[0], var_len[0]
         end
         return nil
     end
-    local args = ngx_var.args
-    held.args = args -- keeps the returned pointer's memory alive
-    if not args then
+    local value = ngx_var[name]
+    held[name] = value
+    if not value then
         return nil
     end
-    return ffi_cast(char_ptr, args), #args
+    return ffi_cast(char_ptr, value), #value
 end
 
 
@@ -436,7 +439,8 @@ end
 -- larger than client_body_buffer_size sits in a temporary file: read it
 -- (it is at most max_body bytes).
 local function read_body(self, t0)
-    local len = tonumber(ngx_var.http_content_length)
+    local p, n = variable("http_content_length")
+    local len = p and C.ipgeo_decimal(p, n)
     local too_big = "the body is over " .. self.max_body .. " bytes"
     if len and len > self.max_body then
         return nil, fail(self, 413, "body_too_large", too_big, t0)
@@ -467,6 +471,18 @@ local function post(self, t0)
     local body, sent = read_body(self, t0)
     if not body then
         return sent
+    end
+    -- The common body, {"ip": "<text>"}, is read in place; the rest is
+    -- decoded by lua-cjson.
+    held.body = body
+    local p = ffi_cast(char_ptr, body)
+    if C.ipgeo_json_ip(p, #body, arg_at, arg_len) == 1 then
+        local db
+        db, sent = pick_db(self, nil, t0)
+        if not db then
+            return sent
+        end
+        return single(self, db, nil, t0, p + arg_at[0], arg_len[0])
     end
     -- cjson decodes [] and {} alike: look at the text for the object.
     if not str_find(body, "^%s*{") then
@@ -514,7 +530,7 @@ function _M.serve(self)
     local t0 = self.timing and now_us() or nil
     local method = ngx_req.get_method()
     if method == "GET" or method == "HEAD" then
-        local q, qlen = query()
+        local q, qlen = variable("args")
         local ip_p, ip_len, ip
         local dbname
         if q then

@@ -40,6 +40,8 @@ int32_t  ipgeo_lookup_head(const ipgeo_db_t *db, const char *ip, size_t len,
                            char *out, size_t cap, size_t *out_len);
 int      ipgeo_query_arg(const char *q, size_t qlen, const char *key,
                          size_t klen, size_t *at, size_t *len);
+int      ipgeo_json_ip(const char *body, size_t len, size_t *at, size_t *vlen);
+int64_t  ipgeo_decimal(const char *text, size_t len);
 int      ipgeo_record_values(const ipgeo_db_t *db, int32_t rec,
                              ipgeo_value_t *out, int cap);
 int      ipgeo_lookup_batch(const ipgeo_db_t *db, const char *const *ips,
