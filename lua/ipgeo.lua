@@ -175,6 +175,11 @@ end
 -- the old one, so at most cache_size records are kept and the records in
 -- use survive a turnover (a least-recently-used approximation without
 -- per-hit bookkeeping).
+--- Internal: a fresh record table for `ref`, outside the cache, for
+--- modules that keep their own per-record data (the HTTP API's JSON).
+_M._build_record = build_record
+
+
 local function cached_record(self, ref)
     local rec = self.cache[ref]
     if rec then

@@ -36,6 +36,7 @@ local str_find = string.find
 local str_format = string.format
 local printable = ipgeo._printable
 local failure = ipgeo._failure
+local build_record = ipgeo._build_record
 local ffi_cast = ffi.cast
 local ffi_string = ffi.string
 local next = next
@@ -184,7 +185,8 @@ local function fragment(db, c, ref)
     if f then
         return f
     end
-    local rec = db:record_of(ref)
+    -- Built outside the database's record cache: only the JSON is kept.
+    local rec = build_record(db, ref)
     if not rec then
         return nil
     end
