@@ -380,14 +380,9 @@ end
 --- memory: `refs, nets = db:refs(ips)`. For each i, `refs[i]` is the
 --- reference and `nets[i]` the network text, or `refs[i]` is false and
 --- `nets[i]` the error db:ref() gives. nil, err if the database is closed.
-function DB:refs(ips)
-    if type(ips) ~= "table" then
-        error("ips must be a table", 2)
-    end
-    local n = #ips
-    if n == 0 then
-        return {}, {}
-    end
+-- Fills the batch buffers with the n >= 1 strings of `ips` (raising a
+-- caller's error, `level` up, for an item that is not one).
+local function fill_batch(ips, n, level)
     if n > batch_cap then
         batch_cap = n > 2 * batch_cap and n or 2 * batch_cap
         b_ptrs = ffi_new("const char *[?]", batch_cap)
@@ -399,11 +394,23 @@ function DB:refs(ips)
     for i = 1, n do
         local ip = ips[i]
         if type(ip) ~= "string" then
-            error("ips[" .. i .. "] must be a string", 2)
+            error("ips[" .. i .. "] must be a string", level + 1)
         end
         b_ptrs[i - 1] = ip -- kept alive by `ips` until the call returns
         b_lens[i - 1] = #ip
     end
+end
+
+
+function DB:refs(ips)
+    if type(ips) ~= "table" then
+        error("ips must be a table", 2)
+    end
+    local n = #ips
+    if n == 0 then
+        return {}, {}
+    end
+    fill_batch(ips, n, 2)
     local rc = C.ipgeo_locate_batch(self.ptr, b_ptrs, b_lens, b_refs, b_nets, b_nlens, n)
     if rc < 0 then
         return failure(rc)
@@ -420,6 +427,42 @@ function DB:refs(ips)
         end
     end
     return refs, nets
+end
+
+
+--- db:record() for many addresses in one call, the lookups overlapping in
+--- memory: `recs, errs = db:records(ips)`. For each i, `recs[i]` is the
+--- cached record table (shared: do not modify), or false and `errs[i]` the
+--- error db:record() gives (`errs` holds only the failures). nil, err if
+--- the database is closed.
+function DB:records(ips)
+    if type(ips) ~= "table" then
+        error("ips must be a table", 2)
+    end
+    local n = #ips
+    if n == 0 then
+        return {}, {}
+    end
+    fill_batch(ips, n, 2)
+    local rc = C.ipgeo_lookup_batch(self.ptr, b_ptrs, b_lens, b_refs, n)
+    if rc < 0 then
+        return failure(rc)
+    end
+    local recs, errs = new_tab(n, 0), {}
+    for i = 1, n do
+        local r = b_refs[i - 1]
+        local rec = r > 0 and cached_record(self, r)
+        if rec then
+            recs[i] = rec
+        else
+            local _, err = failure(r, ips[i])
+            if r > 0 then
+                err = "internal error (record)"
+            end
+            recs[i], errs[i] = false, err
+        end
+    end
+    return recs, errs
 end
 
 

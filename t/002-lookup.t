@@ -584,3 +584,60 @@ empty: 0 0
 false.*ips must be a table
 false.*ips\[2\] must be a string
 closed: 2 database closed$
+
+
+
+=== TEST 19: records() answers an array as record() answers each element (the same cached tables), in one call
+--- config
+    location = /t {
+        content_by_lua_block {
+            local ipgeo = require "ipgeo"
+            local db = ipgeo.get()
+            local ips = { "8.8.8.8", "::ffff:8.8.8.8", "192.0.2.1", "1.2.3", "2001:db8:1::5",
+                          "2400:3200::1", "198.51.100.200", "10.1.2.3", "", "8.8.8.8" }
+            local many = {}
+            for i = 1, 150 do many[i] = ips[i % #ips + 1] end
+            for _, list in ipairs{ ips, many } do
+                local recs, errs = db:records(list)
+                local same = #recs == #list
+                for i, ip in ipairs(list) do
+                    local rec, err = db:record(ip)
+                    if (recs[i] or nil) ~= rec or errs[i] ~= err then
+                        same = false
+                        ngx.say("differs at ", i, ": ", ip)
+                    end
+                end
+                ngx.say(#list, " addresses, same tables as record(): ", same)
+            end
+            local recs, errs = db:records(ips)
+            for i = 1, #ips do
+                ngx.say(ips[i], " -> ", recs[i] and recs[i].city or "false", " ", tostring(errs[i]))
+            end
+            local r0, e0 = db:records({})
+            ngx.say("empty: ", #r0, " ", next(e0) == nil)
+            ngx.say(pcall(db.records, db, "8.8.8.8"))
+            ngx.say(pcall(db.records, db, { "8.8.8.8", 7 }))
+            local other = assert(ipgeo.open("$TEST_NGINX_TABLE_A", {
+                name = "closing", check_interval = 0, snapshot_dir = "$TEST_NGINX_SNAPSHOT_DIR",
+            }))
+            other:close()
+            ngx.say("closed: ", select("#", other:records(ips)), " ", select(2, other:records(ips)))
+        }
+    }
+--- response_body_like chop
+^10 addresses, same tables as record\(\): true
+150 addresses, same tables as record\(\): true
+8\.8\.8\.8 -> Mountain View nil
+::ffff:8\.8\.8\.8 -> Mountain View nil
+192\.0\.2\.1 -> false not found
+1\.2\.3 -> false invalid address: 1\.2\.3
+2001:db8:1::5 -> Amsterdam nil
+2400:3200::1 -> Hangzhou nil
+198\.51\.100\.200 -> false not found
+10\.1\.2\.3 -> \S+ nil
+ -> false invalid address: 
+8\.8\.8\.8 -> Mountain View nil
+empty: 0 true
+false.*ips must be a table
+false.*ips\[2\] must be a string
+closed: 2 database closed$

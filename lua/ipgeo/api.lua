@@ -437,9 +437,12 @@ local function pick_db(self, name, t0)
 end
 
 
--- The request body, or nil and the error response already sent. A body
--- larger than client_body_buffer_size sits in a temporary file: read it
--- (it is at most max_body bytes).
+-- The request body as a pointer and its length, and the Lua string holding
+-- it if one was made; or nil and the error response already sent. A body
+-- that nginx holds in memory is read in place through $request_body (one
+-- buffer, or its buffers joined in the request's pool): no Lua string. One
+-- larger than client_body_buffer_size sits in a temporary file and is read
+-- from there (at most max_body + 1 bytes).
 local function read_body(self, t0)
     local p, n = variable("http_content_length")
     local len = p and C.ipgeo_decimal(p, n)
@@ -448,37 +451,42 @@ local function read_body(self, t0)
         return nil, fail(self, 413, "body_too_large", too_big, t0)
     end
     ngx_req.read_body()
-    local body = ngx_req.get_body_data()
-    if not body then
-        local path = ngx_req.get_body_file()
-        if path then
-            local f = io.open(path, "rb")
-            body = f and f:read(self.max_body + 1)
-            if f then
-                f:close()
+    local body
+    p, n = variable("request_body")
+    if not p or n == 0 then
+        body = ngx_req.get_body_data()
+        if not body then
+            local path = ngx_req.get_body_file()
+            if path then
+                local f = io.open(path, "rb")
+                body = f and f:read(self.max_body + 1)
+                if f then
+                    f:close()
+                end
+            end
+            if not body or body == "" then
+                return nil, fail(self, 400, "invalid_json", "the body is empty", t0)
             end
         end
-        if not body or body == "" then
-            return nil, fail(self, 400, "invalid_json", "the body is empty", t0)
-        end
+        held.body = body
+        p, n = ffi_cast(char_ptr, body), #body
     end
-    if #body > self.max_body then
+    if n > self.max_body then
         return nil, fail(self, 413, "body_too_large", too_big, t0)
     end
-    return body
+    return p, n, body
 end
 
 
 local function post(self, t0)
-    local body, sent = read_body(self, t0)
-    if not body then
-        return sent
+    local p, n, body = read_body(self, t0)
+    if not p then
+        return n -- (the error response sent)
     end
     -- The common body, {"ip": "<text>"}, is read in place; the rest is
     -- decoded by lua-cjson.
-    held.body = body
-    local p = ffi_cast(char_ptr, body)
-    if C.ipgeo_json_ip(p, #body, arg_at, arg_len) == 1 then
+    local sent
+    if C.ipgeo_json_ip(p, n, arg_at, arg_len) == 1 then
         local db
         db, sent = pick_db(self, nil, t0)
         if not db then
@@ -486,6 +494,7 @@ local function post(self, t0)
         end
         return single(self, db, nil, t0, p + arg_at[0], arg_len[0])
     end
+    body = body or ffi_string(p, n)
     -- cjson decodes [] and {} alike: look at the text for the object.
     if not str_find(body, "^%s*{") then
         local _, err = cjson.decode(body)
