@@ -871,6 +871,7 @@ impl<S: AsRef<[u8]>> Table<S> {
         // keeping the range entry, which the network needs even where the
         // leaf holds the record directly).
         let key = u64::from(ip);
+        self.prefetch_slot(&self.v4, key, 32);
         let leaf = self.descend(&self.v4, key, 32);
         let i = self.entry_from::<false>(leaf, key)?;
         let r = if leaf & format::DIRECT != 0 {
@@ -952,6 +953,7 @@ impl<S: AsRef<[u8]>> Table<S> {
     #[inline]
     pub fn find_v4_ref(&self, ip: u32) -> u32 {
         let f = &self.v4;
+        self.prefetch_slot(f, u64::from(ip), 32);
         let leaf = self.descend(f, u64::from(ip), 32);
         if leaf & format::DIRECT != 0 {
             return leaf & format::LEAF_MASK;
@@ -1149,6 +1151,15 @@ impl<S: AsRef<[u8]>> Table<S> {
             e = read_u32(b, f.buckets.off + (base + j) * 4).unwrap_or(0);
         }
         e
+    }
+
+    /// Starts loading the slot bounds of `key`, which the range search reads
+    /// after the index descent: the two misses overlap instead of following
+    /// each other.
+    #[inline(always)]
+    fn prefetch_slot(&self, f: &Family, key: u64, bits: u32) {
+        let slot = (key >> (bits - format::SLOT_BITS)) as usize;
+        prefetch(self.buf.as_ref(), f.slots + slot * 4);
     }
 
     /// The first and end entry of the slot holding `key`.
