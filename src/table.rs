@@ -1089,6 +1089,12 @@ impl<S: AsRef<[u8]>> Table<S> {
             shift[i] = sub;
             at[i] = f.root + ((k >> sub) as usize) * 4;
             prefetch(b, at[i]);
+            // IPv4: the slot bounds too, which the range search reads last
+            // (measured: batched IPv4 -7 %; IPv6, whose leaves are more
+            // often direct, +4 %).
+            if bits == 32 {
+                prefetch(b, f.slots + ((k >> sub) as usize) * 4);
+            }
             active[i] = i as u8;
         }
         let mut live = keys.len();

@@ -357,7 +357,7 @@ for bi, b in ipairs(benches) do
 end
 
 io.write(fmt("\nRecord cache after the run: %d records cached with the default cache_size (%d; "
-             .. "the cache is flushed whenever it overflows), %d with cache_size 1 M.\n",
+             .. "two generations of half that, so a working set beyond it is rebuilt), %d with cache_size 1 M.\n",
              db_default.cached, db_default.cache_size, db_big.cached))
 local all_ok = true
 for li = 1, 2 do
