@@ -376,13 +376,14 @@ function DB:ref(ip)
 end
 
 
---- db:ref() for many addresses in one call, the lookups overlapping in
---- memory: `refs, nets = db:refs(ips)`. For each i, `refs[i]` is the
---- reference and `nets[i]` the network text, or `refs[i]` is false and
---- `nets[i]` the error db:ref() gives. nil, err if the database is closed.
--- Fills the batch buffers with the n >= 1 strings of `ips` (raising a
--- caller's error, `level` up, for an item that is not one).
-local function fill_batch(ips, n, level)
+-- Checks the argument of a batch method (raising the caller's error,
+-- `level` up) and fills the batch buffers with its strings; returns their
+-- number.
+local function fill_batch(ips, level)
+    if type(ips) ~= "table" then
+        error("ips must be a table", level + 1)
+    end
+    local n = #ips
     if n > batch_cap then
         batch_cap = n > 2 * batch_cap and n or 2 * batch_cap
         b_ptrs = ffi_new("const char *[?]", batch_cap)
@@ -399,18 +400,19 @@ local function fill_batch(ips, n, level)
         b_ptrs[i - 1] = ip -- kept alive by `ips` until the call returns
         b_lens[i - 1] = #ip
     end
+    return n
 end
 
 
+--- db:ref() for many addresses in one call, the lookups overlapping in
+--- memory: `refs, nets = db:refs(ips)`. For each i, `refs[i]` is the
+--- reference and `nets[i]` the network text, or `refs[i]` is false and
+--- `nets[i]` the error db:ref() gives. nil, err if the database is closed.
 function DB:refs(ips)
-    if type(ips) ~= "table" then
-        error("ips must be a table", 2)
-    end
-    local n = #ips
+    local n = fill_batch(ips, 2)
     if n == 0 then
         return {}, {}
     end
-    fill_batch(ips, n, 2)
     local rc = C.ipgeo_locate_batch(self.ptr, b_ptrs, b_lens, b_refs, b_nets, b_nlens, n)
     if rc < 0 then
         return failure(rc)
@@ -436,14 +438,10 @@ end
 --- error db:record() gives (`errs` holds only the failures). nil, err if
 --- the database is closed.
 function DB:records(ips)
-    if type(ips) ~= "table" then
-        error("ips must be a table", 2)
-    end
-    local n = #ips
+    local n = fill_batch(ips, 2)
     if n == 0 then
         return {}, {}
     end
-    fill_batch(ips, n, 2)
     local rc = C.ipgeo_lookup_batch(self.ptr, b_ptrs, b_lens, b_refs, n)
     if rc < 0 then
         return failure(rc)
