@@ -963,6 +963,90 @@ mod tests {
         }
     }
 
+    /// Wherever `json_ip` answers, a full JSON parser reads the same body
+    /// as an object whose only member is `"ip"` with that string (the API
+    /// relies on this to skip lua-cjson). Bodies are random strings of JSON
+    /// tokens and near misses, so that many are accepted and many are not.
+    #[test]
+    fn json_ip_agrees_with_a_full_parser() {
+        const TOKENS: [&str; 24] = [
+            "{",
+            "}",
+            "\"ip\"",
+            "\"db\"",
+            "\"ips\"",
+            ":",
+            ",",
+            " ",
+            "\n",
+            "\t",
+            "\"",
+            "1.2.3.4",
+            "::1",
+            "a b",
+            "\\",
+            "\\u0031",
+            "[",
+            "]",
+            "null",
+            "7",
+            "\u{1}",
+            "é",
+            "\"ip\":",
+            "\"1.2.3.4\"",
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let (mut accepted, mut total) = (0, 0);
+        for _ in 0..200_000 {
+            // Half the bodies start from the accepted shape, mutated.
+            let mut body = String::new();
+            if next() % 2 == 0 {
+                const CONTENT: [&str; 9] = [
+                    "1.2.3.4", "::1", "a b", "\\", "\\u0031", "\\\"", "é", "\u{1}", "",
+                ];
+                let content = CONTENT[(next() % CONTENT.len() as u64) as usize];
+                let parts = ["{", "\"ip\"", ":", "\"", content, "\"", "}"];
+                for (i, p) in parts.iter().enumerate() {
+                    if next() % 8 == 0 {
+                        body.push_str(TOKENS[(next() % TOKENS.len() as u64) as usize]);
+                    }
+                    if next() % 16 != i as u64 {
+                        body.push_str(p);
+                    }
+                }
+            } else {
+                for _ in 0..(next() % 9) {
+                    body.push_str(TOKENS[(next() % TOKENS.len() as u64) as usize]);
+                }
+            }
+            total += 1;
+            let Some((at, n)) = json_ip(body.as_bytes()) else {
+                continue;
+            };
+            accepted += 1;
+            let parsed: serde_json::Value = serde_json::from_str(&body).unwrap_or_else(|e| {
+                panic!("json_ip accepted {body:?}, a JSON parser refused it: {e}")
+            });
+            let obj = parsed.as_object().expect("an object");
+            assert_eq!(obj.len(), 1, "{body:?}");
+            assert_eq!(
+                obj.get("ip").and_then(|v| v.as_str()),
+                Some(&body[at..at + n]),
+                "{body:?}"
+            );
+        }
+        assert!(
+            accepted > total / 10,
+            "only {accepted} of {total} accepted: the test lost its point"
+        );
+    }
+
     #[test]
     fn decimal_reads_plain_digits_only() {
         let d = |t: &str| unsafe { ipgeo_decimal(t.as_ptr().cast(), t.len()) };
