@@ -1067,6 +1067,13 @@ impl<S: AsRef<[u8]>> Table<S> {
                     let at = f.ranges.off + leaf as usize * entry;
                     prefetch(b, at);
                     prefetch(b, at + entry - 1);
+                    if v6 {
+                        // And the entries the forward scan reads next
+                        // (measured in alternating runs: IPv6 batches about
+                        // 10 % faster; prefetching every line of the scan
+                        // window instead was slower for both families).
+                        prefetch(b, at + 4 * entry);
+                    }
                 }
             }
             for i in 0..n {
