@@ -1100,7 +1100,7 @@ impl<S: AsRef<[u8]>> Table<S> {
             // (measured: batched IPv4 -7 %; IPv6, whose leaves are more
             // often direct, +4 %).
             if bits == 32 {
-                prefetch(b, f.slots + ((k >> sub) as usize) * 4);
+                self.prefetch_slot(f, k, bits);
             }
             active[i] = i as u8;
         }

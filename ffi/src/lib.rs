@@ -186,30 +186,12 @@ pub unsafe extern "C" fn ipgeo_lookup_net(
     cap: usize,
     net_len: *mut usize,
 ) -> i32 {
-    with_table(db, ERR_CLOSED, ERR_INTERNAL, |l| {
-        if net.is_null() || net_len.is_null() {
-            return ERR_BUFFER;
-        }
-        // SAFETY: the caller guarantees `net_len` is writable.
-        unsafe { *net_len = 0 };
-        // SAFETY: forwarded from this function's contract.
-        let Some(a) = (unsafe { bytes(ip, len) }).and_then(addr::parse) else {
-            return ERR_INVALID;
-        };
-        // The reference and the network only: callers cache by reference,
-        // so the record itself is not read here.
-        let Some((r, network)) = locate(l, a) else {
-            return 0;
-        };
-        // SAFETY: the caller guarantees `cap` writable bytes at `net`.
-        let out = unsafe { std::slice::from_raw_parts_mut(net.cast::<u8>(), cap) };
-        let Some(n) = network.write_text(out) else {
-            return ERR_BUFFER;
-        };
-        // SAFETY: `net_len` is writable (checked non-null above).
-        unsafe { *net_len = n };
-        r as i32
-    })
+    // SAFETY: forwarded from this function's contract.
+    unsafe {
+        locate_into(db, ip, len, net, cap, net_len, |out, _, network| {
+            network.write_text(out)
+        })
+    }
 }
 
 /// Room that always suffices for [`ipgeo_lookup_head`]'s text: the longest
@@ -236,6 +218,26 @@ pub unsafe extern "C" fn ipgeo_lookup_head(
     cap: usize,
     out_len: *mut usize,
 ) -> i32 {
+    // SAFETY: forwarded from this function's contract.
+    unsafe { locate_into(db, ip, len, out, cap, out_len, write_head) }
+}
+
+/// The body of [`ipgeo_lookup_net`] and [`ipgeo_lookup_head`]: looks up
+/// address text, and where it is found, `write(out, text, network)` fills
+/// the caller's buffer and gives the length for `*out_len` (0 when there is
+/// no data). The record itself is not read: callers cache by reference.
+///
+/// # Safety
+/// As [`ipgeo_lookup_net`].
+unsafe fn locate_into(
+    db: *const Db,
+    ip: *const c_char,
+    len: usize,
+    out: *mut c_char,
+    cap: usize,
+    out_len: *mut usize,
+    write: impl FnOnce(&mut [u8], &[u8], &Network) -> Option<usize>,
+) -> i32 {
     with_table(db, ERR_CLOSED, ERR_INTERNAL, |l| {
         if out.is_null() || out_len.is_null() {
             return ERR_BUFFER;
@@ -254,7 +256,7 @@ pub unsafe extern "C" fn ipgeo_lookup_head(
         };
         // SAFETY: the caller guarantees `cap` writable bytes at `out`.
         let out = unsafe { std::slice::from_raw_parts_mut(out.cast::<u8>(), cap) };
-        let Some(n) = write_head(out, text, &network) else {
+        let Some(n) = write(out, text, &network) else {
             return ERR_BUFFER;
         };
         // SAFETY: `out_len` is writable (checked non-null above).

@@ -312,12 +312,10 @@ end
 -- that is found).
 local function single(self, db, ip, t0, p, len)
     local c = cache_of(db)
-    local ref
     if ip then
-        ref = C.ipgeo_lookup_head(db.ptr, ip, #ip, head_buf, HEAD_CAP, head_len)
-    else
-        ref = C.ipgeo_lookup_head(db.ptr, p, len, head_buf, HEAD_CAP, head_len)
+        p, len = ip, #ip
     end
+    local ref = C.ipgeo_lookup_head(db.ptr, p, len, head_buf, HEAD_CAP, head_len)
     if ref > 0 then
         local frag = fragment(db, c, ref)
         if not frag then
