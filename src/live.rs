@@ -22,7 +22,7 @@
 
 use std::fmt;
 use std::fs::{self, File};
-use std::io::{self, Read, Seek};
+use std::io::{self, Read, Seek, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -453,8 +453,7 @@ pub fn load(path: &Path, opts: &LiveOptions) -> Result<Loaded, LoadError> {
             .mode(0o600)
             .open(&tmp)?;
         file.rewind()?;
-        io::copy(&mut file, &mut out)?;
-        Ok(())
+        copy_in_blocks(&mut file, &mut out)
     })();
     if let Err(e) = copied {
         let _ = fs::remove_file(&tmp);
@@ -486,6 +485,31 @@ pub fn load(path: &Path, opts: &LiveOptions) -> Result<Loaded, LoadError> {
     };
     let _ = fs::remove_file(&tmp);
     result
+}
+
+/// Copies `from` to `to` with `read()` and `write()` of 2 MiB blocks.
+///
+/// Not `io::copy`: on Linux that is `copy_file_range`, which leaves the copy
+/// in the page cache as small pages, while 2 MiB writes leave it as 2 MiB
+/// folios (ext4, Linux 6.18), which the map then uses as huge pages (see
+/// `Table::open_file`): fewer TLB misses on every lookup.
+fn copy_in_blocks(from: &mut File, to: &mut File) -> io::Result<()> {
+    let mut buf = vec![0u8; 2 << 20];
+    loop {
+        let mut n = 0;
+        while n < buf.len() {
+            match from.read(&mut buf[n..]) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if n == 0 {
+            return Ok(());
+        }
+        to.write_all(&buf[..n])?;
+    }
 }
 
 fn invalid_table(e: crate::table::TableError) -> LoadError {
