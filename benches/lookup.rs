@@ -14,6 +14,8 @@
 //!   record reference (what the nginx module's hot path returns);
 //! - `*/ipgeo_batch`: the same through `find_v4_refs` / `find_v6_refs`, which
 //!   interleave independent lookups;
+//! - `*/ipgeo_batch_hot`: the batch functions over the same 1,024 addresses
+//!   again and again (their cost when the table's lines are cached);
 //! - `*/ipgeo_fields`: lookup plus reading the record's fields (country
 //!   code, province, city, latitude, longitude) zero-copy;
 //! - `*/maxminddb_decode`: the `maxminddb` crate's lookup plus decoding the
@@ -35,6 +37,8 @@ use ipgeo::table::{MappedTable, Table};
 
 const STREAM: usize = 4096;
 const POOL: usize = 1 << 22;
+/// Addresses in the hot set of `*/ipgeo_batch_hot`.
+const HOT: usize = 1024;
 
 /// Hands out successive chunks of a pool, wrapping around.
 struct Cycle<T> {
@@ -167,6 +171,23 @@ fn bench(c: &mut Criterion) {
                     table.find_v4_refs(v4.next(), &mut out);
                 }
                 out[STREAM - 1]
+            })
+        });
+        // The same 1,024 addresses over and over: the batch path's own cost
+        // when the table's lines are cached (popular addresses), which a
+        // pipeline tuned for cold memory must not make worse.
+        g.bench_function("ipgeo_batch_hot", |b| {
+            b.iter(|| {
+                if v6mode {
+                    for _ in 0..STREAM / HOT {
+                        table.find_v6_refs(&v6.pool[..HOT], &mut out[..HOT]);
+                    }
+                } else {
+                    for _ in 0..STREAM / HOT {
+                        table.find_v4_refs(&v4.pool[..HOT], &mut out[..HOT]);
+                    }
+                }
+                out[HOT - 1]
             })
         });
         g.bench_function("ipgeo_fields", |b| {

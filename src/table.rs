@@ -1081,61 +1081,67 @@ impl<S: AsRef<[u8]>> Table<S> {
         let (mut next, mut live) = (0, 0);
         loop {
             for l in 0..LANES {
-                let i = idx[l];
-                if i != IDLE {
-                    let key = key_of(ips[i]);
-                    if at[l] == IDLE {
-                        out[i] = finish(leaf[l], key, ips[i]);
-                    } else {
-                        let e = read_u32(b, at[l]).unwrap_or(0);
-                        let k = (e >> format::NODE_K_SHIFT) & format::NODE_K_MASK;
-                        if e & format::NODE != 0 && k != 0 && k <= shift[l] {
-                            shift[l] -= k;
-                            let base = (e & format::NODE_BASE_MASK) as usize;
-                            let j = ((key >> shift[l]) & ((1 << k) - 1)) as usize;
-                            at[l] = f.buckets.off + (base + j) * 4;
-                            prefetch(b, at[l]);
-                            continue;
-                        }
-                        // A malformed node ends the descent with leaf 0,
-                        // which the scan treats as "search the slot".
-                        let e = if e & format::NODE == 0 { e } else { 0 };
-                        if e & format::DIRECT != 0 {
-                            out[i] = e & format::LEAF_MASK;
-                        } else {
-                            // Both ends of the entry (it may straddle two
-                            // lines); for IPv6 also the entries the scan
-                            // reads next (measured: about 10 % faster).
-                            let r = f.ranges.off + e as usize * entry;
-                            prefetch(b, r);
-                            prefetch(b, r + entry - 1);
-                            if v6 {
-                                prefetch(b, r + 4 * entry);
+                // Advance lane `l` by one memory level. A lookup that ends
+                // here makes room for the next address, whose root entry is
+                // read at once (the root is small and usually cached).
+                loop {
+                    let mut i = idx[l];
+                    if i == IDLE {
+                        while next < ips.len() {
+                            match now(ips[next]) {
+                                Some(r) => out[next] = r,
+                                None => break,
                             }
-                            self.prefetch_slot(f, key, bits);
-                            leaf[l] = e;
-                            at[l] = IDLE;
-                            continue;
+                            next += 1;
                         }
-                    }
-                    idx[l] = IDLE;
-                    live -= 1;
-                }
-                // Start the next address in this lane.
-                while next < ips.len() {
-                    let ip = ips[next];
-                    if let Some(r) = now(ip) {
-                        out[next] = r;
+                        if next >= ips.len() {
+                            break;
+                        }
+                        i = next;
                         next += 1;
+                        live += 1;
+                        idx[l] = i;
+                        shift[l] = bits - format::SLOT_BITS;
+                        at[l] = f.root + ((key_of(ips[i]) >> shift[l]) as usize) * 4;
+                    } else if at[l] == IDLE {
+                        // The range entry and slot bounds were prefetched.
+                        out[i] = finish(leaf[l], key_of(ips[i]), ips[i]);
+                        idx[l] = IDLE;
+                        live -= 1;
                         continue;
                     }
-                    let key = key_of(ip);
-                    shift[l] = bits - format::SLOT_BITS;
-                    at[l] = f.root + ((key >> shift[l]) as usize) * 4;
-                    prefetch(b, at[l]);
-                    idx[l] = next;
-                    next += 1;
-                    live += 1;
+                    let key = key_of(ips[i]);
+                    let e = read_u32(b, at[l]).unwrap_or(0);
+                    let k = (e >> format::NODE_K_SHIFT) & format::NODE_K_MASK;
+                    if e & format::NODE != 0 && k != 0 && k <= shift[l] {
+                        shift[l] -= k;
+                        let base = (e & format::NODE_BASE_MASK) as usize;
+                        let j = ((key >> shift[l]) & ((1 << k) - 1)) as usize;
+                        at[l] = f.buckets.off + (base + j) * 4;
+                        prefetch(b, at[l]);
+                        break;
+                    }
+                    // A malformed node ends the descent with leaf 0, which
+                    // the scan treats as "search the slot".
+                    let e = if e & format::NODE == 0 { e } else { 0 };
+                    if e & format::DIRECT != 0 {
+                        out[i] = e & format::LEAF_MASK;
+                        idx[l] = IDLE;
+                        live -= 1;
+                        continue;
+                    }
+                    // Both ends of the entry (it may straddle two lines); for
+                    // IPv6 also the entries the scan reads next (measured:
+                    // about 10 % faster).
+                    let r = f.ranges.off + e as usize * entry;
+                    prefetch(b, r);
+                    prefetch(b, r + entry - 1);
+                    if v6 {
+                        prefetch(b, r + 4 * entry);
+                    }
+                    self.prefetch_slot(f, key, bits);
+                    leaf[l] = e;
+                    at[l] = IDLE;
                     break;
                 }
             }
