@@ -496,18 +496,12 @@ pub fn load(path: &Path, opts: &LiveOptions) -> Result<Loaded, LoadError> {
 fn copy_in_blocks(from: &mut File, to: &mut File) -> io::Result<()> {
     let mut buf = vec![0u8; 2 << 20];
     loop {
-        let mut n = 0;
-        while n < buf.len() {
-            match from.read(&mut buf[n..]) {
-                Ok(0) => break,
-                Ok(k) => n += k,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        if n == 0 {
-            return Ok(());
-        }
+        let n = match from.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
         to.write_all(&buf[..n])?;
     }
 }

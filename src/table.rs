@@ -1034,7 +1034,7 @@ impl<S: AsRef<[u8]>> Table<S> {
             out,
             true,
             |ip| (ip >> 64) as u64,
-            |ip| self.alias(ip).map(|_| self.find_v6_ref(ip)),
+            |ip| self.alias(ip).map(|(_, _, v4)| self.find_v4_ref(v4)),
             |leaf, _, ip| self.v6_ref_from(leaf, ip),
         );
     }

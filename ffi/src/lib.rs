@@ -908,29 +908,12 @@ mod tests {
         assert_eq!((at, len), (7, 7));
         assert_eq!(call("ip=1+2", &mut at, &mut len), 2);
         assert_eq!(call("a=%20", &mut at, &mut len), 0);
-        // SAFETY: null pointers are refused, never read.
-        let null = unsafe {
-            ipgeo_query_arg(
-                std::ptr::null(),
-                0,
-                b"ip".as_ptr().cast(),
-                2,
-                &mut at,
-                &mut len,
-            )
+        // SAFETY: a null query string is refused, never read.
+        let null_query = |qlen, at: &mut usize, len: &mut usize| unsafe {
+            ipgeo_query_arg(std::ptr::null(), qlen, b"ip".as_ptr().cast(), 2, at, len)
         };
-        assert_eq!(null, 0);
-        let bad = unsafe {
-            ipgeo_query_arg(
-                std::ptr::null(),
-                5,
-                b"ip".as_ptr().cast(),
-                2,
-                &mut at,
-                &mut len,
-            )
-        };
-        assert_eq!(bad, ERR_BUFFER);
+        assert_eq!(null_query(0, &mut at, &mut len), 0);
+        assert_eq!(null_query(5, &mut at, &mut len), ERR_BUFFER);
     }
 
     #[test]
