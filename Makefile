@@ -60,7 +60,7 @@ install: build       ## install the Lua modules, the native module and the CLI
 	$(INSTALL) -m 0644 lua/ipgeo/*.lua $(DESTDIR)$(LUA_LIB_DIR)/ipgeo/
 	$(INSTALL) -m 0755 $(SO) $(DESTDIR)$(LUA_LIB_DIR)/
 	$(INSTALL) -m 0755 $(CLI) $(DESTDIR)$(BIN_DIR)/
-	$(INSTALL) -m 0644 nginx-conf/ipgeo_http.conf nginx-conf/ipgeo_init.conf $(DESTDIR)$(SHARE_DIR)/nginx-conf/
+	$(INSTALL) -m 0644 nginx-conf/ipgeo_http.conf nginx-conf/ipgeo_init.conf nginx-conf/ipgeo_api_location.conf $(DESTDIR)$(SHARE_DIR)/nginx-conf/
 	@printf '# Written by make install: Lua search paths.\nlua_package_path  "%s/?.lua;;";\nlua_package_cpath "%s/?.so;;";\n' \
 	    $(LUA_LIB_DIR) $(LUA_LIB_DIR) > $(DESTDIR)$(SHARE_DIR)/nginx-conf/ipgeo_paths.conf
 	sed -i 's|/usr/local/share/ipgeo/default.ipgeo|$(SHARE_DIR)/default.ipgeo|' $(DESTDIR)$(SHARE_DIR)/nginx-conf/ipgeo_init.conf

@@ -134,3 +134,47 @@ qr/\[emerg\] .*is duplicate in \S+nginx\.conf:\d+/
 --- response_body
 loaded US JP
 published: true true
+
+
+
+=== TEST 6: ipgeo_api_server.conf's /api/ip_query holds ipgeo_api_location.conf's directives, line for line
+--- config
+    location = /t {
+        content_by_lua_block {
+            -- Directive lines, without comments, indentation and blanks.
+            local function directives(path, from, to)
+                local out, on = {}, from == nil
+                for line in io.lines(path) do
+                    line = line:gsub("#.*", ""):match("^%s*(.-)%s*$")
+                    if from and line == from then
+                        on = true
+                    elseif on and line == to then
+                        break
+                    elseif on and line ~= "" then
+                        out[#out + 1] = line
+                    end
+                end
+                return out
+            end
+            local root = "$TEST_NGINX_IPGEO_ROOT/nginx-conf/"
+            local want = directives(root .. "ipgeo_api_location.conf")
+            -- The server block's location ends at the first "}" at its depth.
+            local got, depth = {}, 0
+            for _, line in ipairs(directives(root .. "ipgeo_api_server.conf", "location = /api/ip_query {")) do
+                if line == "}" and depth == 0 then
+                    break
+                end
+                depth = depth + (line:find("{%s*$") and 1 or 0) - (line == "}" and 1 or 0)
+                got[#got + 1] = line
+            end
+            ngx.say("location file: ", #want, " lines; server block: ", #got, " lines")
+            ngx.say("same: ", table.concat(want, "\n") == table.concat(got, "\n"))
+            ngx.say(want[1])
+            ngx.say(want[#want])
+        }
+    }
+--- response_body
+location file: 10 lines; server block: 10 lines
+same: true
+default_type "application/json; charset=utf-8";
+content_by_lua_block { require("ipgeo.api").serve() }

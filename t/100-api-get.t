@@ -19,12 +19,22 @@ our $Init = "    init_by_lua_block {\n" . $t::Ipgeo::ApiInit . <<'_EOC_';
     }
 _EOC_
 
+# A second copy of ipgeo.api, loaded while resty.core.var cannot be.
+our $PlainInit = "    init_by_lua_block {\n" . $t::Ipgeo::ApiInit . <<'_EOC_';
+        local saved_api, saved_var = package.loaded["ipgeo.api"], package.loaded["resty.core.var"]
+        package.loaded["ipgeo.api"], package.loaded["resty.core.var"] = nil, nil
+        package.preload["resty.core.var"] = function() error("hidden by the test") end
+        package.loaded["t.plain_api"] = require "ipgeo.api"
+        package.preload["resty.core.var"] = nil
+        package.loaded["ipgeo.api"], package.loaded["resty.core.var"] = saved_api, saved_var
+    }
+_EOC_
+
 # The API's location as the README shows it, and handlers with options.
 # Only the first sets default_type: the API sets Content-Type itself.
 our $Config = <<'_EOC_';
     location = /api/ip_query {
-        default_type "application/json; charset=utf-8";
-        content_by_lua_block { require("ipgeo.api").serve() }
+        include $TEST_NGINX_IPGEO_ROOT/nginx-conf/ipgeo_api_location.conf;
     }
     location = /nodb {
         content_by_lua_block { require("t.api").nodb:serve() }
@@ -392,17 +402,7 @@ false opts.timing must be a boolean
 
 
 === TEST 22: without resty.core's ngx_http_lua_ffi_var_get the handler reads ngx.var.args, with the same answers
---- http_config eval
-"    init_by_lua_block {\n" . $t::Ipgeo::ApiInit . <<'_EOC_';
-        -- A second copy of ipgeo.api loaded while resty.core.var cannot be.
-        local saved_api, saved_var = package.loaded["ipgeo.api"], package.loaded["resty.core.var"]
-        package.loaded["ipgeo.api"], package.loaded["resty.core.var"] = nil, nil
-        package.preload["resty.core.var"] = function() error("hidden by the test") end
-        package.loaded["t.plain_api"] = require "ipgeo.api"
-        package.preload["resty.core.var"] = nil
-        package.loaded["ipgeo.api"], package.loaded["resty.core.var"] = saved_api, saved_var
-    }
-_EOC_
+--- http_config eval: $::PlainInit
 --- config
     location = /plain {
         content_by_lua_block {
@@ -440,3 +440,183 @@ _EOC_
  '{"error":"not_found","message":"no data for 127.0.0.1","ip":"127.0.0.1"}',
  '{"ip":"8.8.8.8","network":"8.8.8.0/24","country_code":"US","country":"United States","province":"California","city":"Mountain View","asn":15169,"latitude":37.386,"longitude":-122.0838}',
  '{"error":"body_too_large","message":"the body is over 65536 bytes"}']
+
+
+
+=== TEST 23: the shipped location answers a found GET in the rewrite phase (answer()): Content-Length, the bytes serve() sends
+--- config
+    location = /api/ip_query {
+        include $TEST_NGINX_IPGEO_ROOT/nginx-conf/ipgeo_api_location.conf;
+    }
+    location = /serve-only {
+        default_type "application/json; charset=utf-8";
+        content_by_lua_block { require("ipgeo.api").serve() }
+    }
+    location = /t {
+        content_by_lua_block {
+            for _, args in ipairs{
+                "ip=8.8.8.8", "ip=2001:db8::1", "ip=::ffff:8.8.8.8", "ip=10.1.2.3",
+                "ip=8.8.8.8&db=lang", "db=b&ip=203.0.113.9", "ip=192.0.2.1&db=api",
+                "ip=203.0.113.200&db=api", "ip=2001:db8:1:ffff::&db=api", "x=1&ip=8.8.8.8&ip=1.1.1.1",
+            } do
+                -- The first request for a record caches its JSON (in serve()
+                -- when answer() has not seen it yet); the second is answer()'s.
+                local first = ngx.location.capture("/api/ip_query", { args = args })
+                local second = ngx.location.capture("/api/ip_query", { args = args })
+                local plain = ngx.location.capture("/serve-only", { args = args })
+                ngx.say(args, ": ", second.status, " ", second.header["Content-Type"],
+                        ", same bytes: ", first.body == plain.body and second.body == plain.body,
+                        ", rewrite phase: ", tonumber(second.header["Content-Length"]) == #plain.body,
+                        ", serve() has no Content-Length: ", plain.header["Content-Length"] == nil)
+            end
+        }
+    }
+--- request
+GET /t
+--- response_body
+ip=8.8.8.8: 200 application/json; charset=utf-8, same bytes: true, rewrite phase: true, serve() has no Content-Length: true
+ip=2001:db8::1: 200 application/json; charset=utf-8, same bytes: true, rewrite phase: true, serve() has no Content-Length: true
+ip=::ffff:8.8.8.8: 200 application/json; charset=utf-8, same bytes: true, rewrite phase: true, serve() has no Content-Length: true
+ip=10.1.2.3: 200 application/json; charset=utf-8, same bytes: true, rewrite phase: true, serve() has no Content-Length: true
+ip=8.8.8.8&db=lang: 200 application/json; charset=utf-8, same bytes: true, rewrite phase: true, serve() has no Content-Length: true
+db=b&ip=203.0.113.9: 200 application/json; charset=utf-8, same bytes: true, rewrite phase: true, serve() has no Content-Length: true
+ip=192.0.2.1&db=api: 200 application/json; charset=utf-8, same bytes: true, rewrite phase: true, serve() has no Content-Length: true
+ip=203.0.113.200&db=api: 200 application/json; charset=utf-8, same bytes: true, rewrite phase: true, serve() has no Content-Length: true
+ip=2001:db8:1:ffff::&db=api: 200 application/json; charset=utf-8, same bytes: true, rewrite phase: true, serve() has no Content-Length: true
+x=1&ip=8.8.8.8&ip=1.1.1.1: 200 application/json; charset=utf-8, same bytes: true, rewrite phase: true, serve() has no Content-Length: true
+--- no_error_log
+[error]
+
+
+
+=== TEST 24: what answer() leaves to serve(), asked twice (so a cached record cannot explain it): errors, no ip, escaped values, db= where not allowed, timing, HEAD, POST
+--- config
+    location = /api/ip_query {
+        include $TEST_NGINX_IPGEO_ROOT/nginx-conf/ipgeo_api_location.conf;
+    }
+    location = /nodb {
+        default_type "application/json; charset=utf-8";
+        set $ipgeo_body "";
+        set_by_lua_block $ipgeo_hit { return require("t.api").nodb:answer() }
+        if ($ipgeo_hit) {
+            return 200 $ipgeo_body;
+        }
+        content_by_lua_block { require("t.api").nodb:serve() }
+    }
+    location = /timed {
+        default_type "application/json; charset=utf-8";
+        set $ipgeo_body "";
+        set_by_lua_block $ipgeo_hit { return require("t.api").timed:answer() }
+        if ($ipgeo_hit) {
+            return 200 $ipgeo_body;
+        }
+        content_by_lua_block { require("t.api").timed:serve() }
+    }
+    location = /t {
+        content_by_lua_block {
+            for _, q in ipairs{
+                { "/api/ip_query", "ip=192.0.2.1" }, { "/api/ip_query", "ip=8.8.8" },
+                { "/api/ip_query", "ip=" }, { "/api/ip_query", "" },
+                { "/api/ip_query", "ip=%38.8.8.8" }, { "/api/ip_query", "ip=8.8.8.8&db=%62" },
+                { "/api/ip_query", "ip=8.8.8.8&db=nope" }, { "/api/ip_query", "ip=8.8.8.8&db=" },
+                { "/nodb", "ip=8.8.8.8&db=b" }, { "/nodb", "ip=8.8.8.8&db=default" },
+                { "/timed", "ip=8.8.8.8" },
+                { "/api/ip_query", "ip=8.8.8.8", ngx.HTTP_HEAD },
+                { "/api/ip_query", "ip=8.8.8.8", ngx.HTTP_POST, '{"ip":"8.8.8.8"}' },
+            } do
+                local res
+                for _ = 1, 2 do
+                    res = ngx.location.capture(q[1], { args = q[2], method = q[3] or ngx.HTTP_GET, body = q[4] })
+                end
+                ngx.say(q[1], "?", q[2], " ", q[3] == ngx.HTTP_HEAD and "HEAD" or q[4] and "POST" or "GET",
+                        ": ", res.status, ", serve(): ", res.header["Content-Length"] == nil,
+                        res.header["X-Ipgeo-Time"] and ", X-Ipgeo-Time" or "",
+                        " ", (res.body:match('^{"error":"[a-z_]+"') or res.body:sub(1, 16)))
+            end
+        }
+    }
+--- request
+GET /t
+--- response_body
+/api/ip_query?ip=192.0.2.1 GET: 404, serve(): true {"error":"not_found"
+/api/ip_query?ip=8.8.8 GET: 400, serve(): true {"error":"invalid_ip"
+/api/ip_query?ip= GET: 400, serve(): true {"error":"invalid_ip"
+/api/ip_query? GET: 404, serve(): true {"error":"not_found"
+/api/ip_query?ip=%38.8.8.8 GET: 200, serve(): true {"ip":"8.8.8.8",
+/api/ip_query?ip=8.8.8.8&db=%62 GET: 200, serve(): true {"ip":"8.8.8.8",
+/api/ip_query?ip=8.8.8.8&db=nope GET: 400, serve(): true {"error":"unknown_database"
+/api/ip_query?ip=8.8.8.8&db= GET: 400, serve(): true {"error":"unknown_database"
+/nodb?ip=8.8.8.8&db=b GET: 400, serve(): true {"error":"invalid_field"
+/nodb?ip=8.8.8.8&db=default GET: 200, serve(): true {"ip":"8.8.8.8",
+/timed?ip=8.8.8.8 GET: 200, serve(): true, X-Ipgeo-Time {"ip":"8.8.8.8",
+/api/ip_query?ip=8.8.8.8 HEAD: 200, serve(): true 
+/api/ip_query?ip=8.8.8.8 POST: 200, serve(): true {"ip":"8.8.8.8",
+--- no_error_log
+[error]
+
+
+
+=== TEST 25: answer() without `set $ipgeo_body ""` in the location: serve() answers, and the mistake is logged once per worker
+--- config
+    location = /api/ip_query {
+        default_type "application/json; charset=utf-8";
+        set_by_lua_block $ipgeo_hit { return require("ipgeo.api").answer() }
+        content_by_lua_block { require("ipgeo.api").serve() }
+    }
+    location = /t {
+        content_by_lua_block {
+            for _, ip in ipairs{ "8.8.8.8", "8.8.8.8", "2001:db8::1", "2001:db8::1" } do
+                local res = ngx.location.capture("/api/ip_query", { args = { ip = ip } })
+                ngx.say(ip, ": ", res.status, " ", res.body:sub(1, 30), ", serve(): ", res.header["Content-Length"] == nil)
+            end
+            -- The error log so far (this worker's only): one line, whatever
+            -- the number of requests.
+            local n, line = 0, nil
+            for l in io.lines(ngx.config.prefix() .. "logs/error.log") do
+                if l:find("ipgeo.api answer(): ", 1, true) then
+                    n, line = n + 1, l
+                end
+            end
+            ngx.say("logged: ", n)
+            ngx.say(line:match("%[error%]") and "[error] " or "?",
+                    (line:match("ipgeo.api answer%(%): cannot set %$ipgeo_body %(variable \"ipgeo_body\" not found for writing;")
+                     and "cannot set $ipgeo_body (variable \"ipgeo_body\" not found for writing; ...)" or line),
+                    (line:find(': declare it in the location with set $ipgeo_body ""; before set_by_lua (serve() answers instead)', 1, true)
+                     and ": declare it ... (serve() answers instead)" or ""))
+        }
+    }
+--- response_body
+8.8.8.8: 200 {"ip":"8.8.8.8","network":"8.8, serve(): true
+8.8.8.8: 200 {"ip":"8.8.8.8","network":"8.8, serve(): true
+2001:db8::1: 200 {"ip":"2001:db8::1","network":, serve(): true
+2001:db8::1: 200 {"ip":"2001:db8::1","network":, serve(): true
+logged: 1
+[error] cannot set $ipgeo_body (variable "ipgeo_body" not found for writing; ...): declare it ... (serve() answers instead)
+--- no_error_log
+[alert]
+[crit]
+
+
+
+=== TEST 26: without resty.core's var functions answer() always leaves the request to serve(), silently
+--- http_config eval: $::PlainInit
+--- config
+    location = /plain {
+        default_type "application/json; charset=utf-8";
+        set $ipgeo_body "";
+        set_by_lua_block $ipgeo_hit { return require("t.plain_api").answer() }
+        if ($ipgeo_hit) {
+            return 200 $ipgeo_body;
+        }
+        content_by_lua_block { require("t.plain_api").serve() }
+    }
+--- request eval
+["GET /plain?ip=8.8.8.8", "GET /plain?ip=8.8.8.8", "GET /plain?ip=8.8.8"]
+--- error_code eval
+[200, 200, 400]
+--- response_headers eval
+["!Content-Length", "!Content-Length", "!Content-Length"]
+--- response_body eval
+['{"ip":"8.8.8.8","network":"8.8.8.0/24","country_code":"US","country":"United States","province":"California","city":"Mountain View","asn":15169,"latitude":37.386,"longitude":-122.0838}',
+ '{"ip":"8.8.8.8","network":"8.8.8.0/24","country_code":"US","country":"United States","province":"California","city":"Mountain View","asn":15169,"latitude":37.386,"longitude":-122.0838}',
+ '{"error":"invalid_ip","message":"invalid address: 8.8.8"}']

@@ -18,8 +18,7 @@ _EOC_
 
 our $Config = <<'_EOC_';
     location = /api/ip_query {
-        default_type "application/json; charset=utf-8";
-        content_by_lua_block { require("ipgeo.api").serve() }
+        include $TEST_NGINX_IPGEO_ROOT/nginx-conf/ipgeo_api_location.conf;
     }
     location = /nodb {
         content_by_lua_block { require("t.api").nodb:serve() }

@@ -316,8 +316,7 @@ __DATA__
 === TEST 1: 12,000 malformed requests through ngx.location.capture: no 5xx, every answer the documented JSON
 --- config
     location = /api/ip_query {
-        default_type "application/json; charset=utf-8";
-        content_by_lua_block { require("ipgeo.api").serve() }
+        include $TEST_NGINX_IPGEO_ROOT/nginx-conf/ipgeo_api_location.conf;
     }
     location = /t {
         content_by_lua_block {

@@ -39,6 +39,8 @@ local failure = ipgeo._failure
 local build_record = ipgeo._build_record
 local ffi_cast = ffi.cast
 local ffi_string = ffi.string
+local ffi_copy = ffi.copy
+local ffi_new = ffi.new
 local next = next
 local ok_new, new_tab = pcall(require, "table.new")
 if not ok_new then
@@ -60,19 +62,29 @@ local head_buf = ffi.new("char[?]", HEAD_CAP)
 local head_len = ffi.new("size_t[1]")
 local char_ptr = ffi.typeof("const char *")
 local answer = new_tab(3, 0)
+-- _M.answer() writes a whole body (head, fragment, tail) here; it grows to
+-- the longest body answered.
+local body_cap = 4096
+local body_buf = ffi.new("char[?]", body_cap)
 
 -- GET reads its query string as a pointer and length, without making a Lua
 -- string of it (a new string per request costs about half a microsecond of
 -- interning and garbage collection): through ngx_http_lua_ffi_var_get, the
 -- C function behind resty.core's ngx.var, when resty.core declares it;
 -- otherwise from ngx.var.args.
-local var_get, get_request
+--
+-- _M.answer() hands its body to nginx through ngx_http_lua_ffi_var_set (behind
+-- resty.core's ngx.var assignment), from the buffer it was written in:
+-- again no Lua string.
+local var_get, var_set, get_request
 do
     local ok_base, base = pcall(require, "resty.core.base")
     if ok_base and pcall(require, "resty.core.var") then
         local ok, f = pcall(function() return ffi.C.ngx_http_lua_ffi_var_get end)
         if ok and f and type(base.get_request) == "function" then
             var_get, get_request = f, base.get_request
+            local ok_set, g = pcall(function() return ffi.C.ngx_http_lua_ffi_var_set end)
+            var_set = ok_set and g or nil
         end
     end
 end
@@ -80,6 +92,9 @@ local var_lower = ffi.new("char[32]")
 local var_ptr = ffi.new("char *[1]")
 local var_len = ffi.new("size_t[1]")
 local var_err = ffi.new("char *[1]")
+local set_lower = ffi.new("unsigned char[32]")
+local set_err = ffi.new("unsigned char[256]")
+local set_errlen = ffi.new("size_t[1]")
 local arg_at = ffi.new("size_t[1]")
 local arg_len = ffi.new("size_t[1]")
 local FIELDS = {
@@ -567,6 +582,90 @@ function _M.serve(self)
     end
     ngx_header["Allow"] = "GET, HEAD, POST"
     return fail(self, 405, "method_not_allowed", method .. " is not allowed: use GET or POST", t0)
+end
+
+
+-- _M.answer()'s work; raises an error only for a misconfiguration or a
+-- fault (the caller logs it).
+local function fast_answer(self)
+    if getmetatable(self) ~= mt then
+        self = _M.handler(self)
+    end
+    if self.timing or not var_set then
+        return ""
+    end
+    local method = ngx_req.get_method()
+    if method ~= "GET" then
+        return ""
+    end
+    local r = get_request()
+    if not r or var_get(r, "args", 4, var_lower, 0, var_ptr, var_len, var_err) ~= 0 then
+        return ""
+    end
+    local q, qlen = var_ptr[0], var_len[0]
+    -- An escaped db= or ip=, db= where allow_db is false, and an unknown
+    -- database are serve()'s (it answers their errors).
+    local db
+    local rc = C.ipgeo_query_arg(q, qlen, "db", 2, arg_at, arg_len)
+    if rc == 0 then
+        db = ipgeo.get(self.db)
+    elseif rc == 1 and self.allow_db then
+        db = ipgeo.get(ffi_string(q + arg_at[0], arg_len[0]))
+    end
+    if not db or C.ipgeo_query_arg(q, qlen, "ip", 2, arg_at, arg_len) ~= 1 then
+        return ""
+    end
+    -- Straight-line for the JIT: a record whose fragment is not cached yet
+    -- is left to serve(), which caches it.
+    local c = cache_of(db)
+    local ref = C.ipgeo_lookup_head(db.ptr, q + arg_at[0], arg_len[0], body_buf, HEAD_CAP, head_len)
+    if ref <= 0 then
+        return ""
+    end
+    local frag = c.frags[ref]
+    if not frag then
+        return ""
+    end
+    local n, tail = tonumber(head_len[0]), c.tail
+    local total = n + #frag + #tail
+    if total > body_cap then
+        body_cap = total * 2
+        local grown = ffi_new("char[?]", body_cap)
+        ffi_copy(grown, body_buf, n)
+        body_buf = grown
+    end
+    ffi_copy(body_buf + n, frag, #frag)
+    ffi_copy(body_buf + n + #frag, tail, #tail)
+    set_errlen[0] = 256
+    if var_set(r, "ipgeo_body", 10, set_lower, body_buf, total, set_err, set_errlen) ~= 0 then
+        error("cannot set $ipgeo_body (" .. ffi_string(set_err, set_errlen[0])
+              .. "): declare it in the location with set $ipgeo_body \"\"; before set_by_lua", 0)
+    end
+    return "1"
+end
+
+local logged = {}
+local nlogged = 0
+
+--- For set_by_lua: answers a GET whose ?ip= is found before the
+--- content phase, with no Lua coroutine and no Lua string for the body.
+--- The JSON body, byte for byte serve()'s, goes into the nginx variable
+--- $ipgeo_body, and "1" is returned; any other request gets "" and is left
+--- to serve() in the same location (errors, HEAD, POST, no ip, db=, escaped
+--- addresses, timing). See nginx-conf/ipgeo_api_location.conf. Never
+--- raises: a fault is logged (once per message) and "" returned.
+function _M.answer(self)
+    local ok, hit = pcall(fast_answer, self)
+    if ok then
+        return hit
+    end
+    local msg = tostring(hit)
+    if not logged[msg] and nlogged < 32 then
+        logged[msg] = true
+        nlogged = nlogged + 1
+        ngx.log(ngx.ERR, "ipgeo.api answer(): ", msg, " (serve() answers instead)")
+    end
+    return ""
 end
 
 
