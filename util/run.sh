@@ -13,7 +13,7 @@ RUN=$ROOT/run
 NGINX=${NGINX:-$(command -v openresty || command -v nginx || echo /usr/sbin/nginx)}
 PORT=8080
 
-pid() { [ -f "$RUN/logs/nginx.pid" ] && cat "$RUN/logs/nginx.pid"; }
+pid() { cat "$RUN/logs/nginx.pid" 2>/dev/null; }
 running() { local p; p=$(pid) && kill -0 "$p" 2>/dev/null; }
 
 write_conf() {
