@@ -117,6 +117,21 @@ def markdown(meta, contenders, rows, batch):
         w(f"| {r['contender']} | {r['conns']} | {r['rps']:,.0f} | {ms(r['p50_us'])} | {ms(r['p99_us'])} | "
           f"{r['non2xx']} | {errs} | {ratio(r['vs_return200'])} | {ratio(r['vs_geoip2'])} | "
           f"{cpu(r['cpu_us_per_request'])} | {r['bytes_per_response']:.0f} |")
+    # Issue #4's throughput targets, at 100 connections when measured.
+    at100 = {r["contender"]: r for r in rows if r["conns"] == 100}
+    targets = (("ipgeo_get", "vs_return200", 0.85, "GET >= 0.85 x return200"),
+               ("ipgeo_get", "vs_geoip2", 1.0, "GET >= 1.0 x geoip2"),
+               ("ipgeo_post", "vs_return200", 0.75, "POST >= 0.75 x return200"))
+    lines = []
+    for contender, key, floor, label in targets:
+        x = at100.get(contender, {}).get(key)
+        if x is not None:
+            lines.append(f"- {label}, 100 connections: {'met' if x >= floor else 'NOT MET'} ({x:.2f})")
+    if lines:
+        w("")
+        w("Targets (median of per-round ratios):")
+        w("")
+        out.extend(lines)
     if batch:
         w("")
         w("### Server time (X-Ipgeo-Time, one keep-alive connection, µs)")
