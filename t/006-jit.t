@@ -1,4 +1,5 @@
-# JIT: the hot paths (db:country_code(), db:record(), db:field()) go through
+# JIT: the hot paths (db:country_code(), db:record(), db:field(), and the
+# API's answer() from set_by_lua, request after request) go through
 # LuaJIT's FFI, so a hot loop over them compiles into one looping trace and
 # never aborts with NYI. The trace events come from jit.attach(); abort
 # reasons are formatted with jit.vmdef (on the default package.path of
@@ -39,16 +40,20 @@ our $Init = <<'_EOC_';
         end
 
         local function traced(hot, n)
-            local starts, loops, aborts = {}, 0, {}
+            local starts, loops, aborts, files = {}, 0, {}, {}
             local function on_trace(what, tr, func, pc, otr, oex)
                 if what == "start" then
                     starts[tr] = func
+                    local file = (jutil.funcinfo(func).source or ""):match("([^/]+)$")
+                    if file then
+                        files[file] = (files[file] or 0) + 1
+                    end
                 elseif what == "stop" then
                     if starts[tr] == hot and jutil.traceinfo(tr).linktype == "loop" then
                         loops = loops + 1
                     end
                 elseif what == "abort" then
-                    aborts[#aborts + 1] = abort_message(otr, oex)
+                    aborts[#aborts + 1] = abort_message(otr, oex) .. " @" .. tostring(jutil.funcinfo(func, pc).loc)
                 end
             end
             jit.flush()
@@ -56,7 +61,7 @@ our $Init = <<'_EOC_';
             local ok, res = pcall(hot, n)
             jit.attach(on_trace)
             assert(ok, res)
-            return res, loops, aborts
+            return res, loops, aborts, files
         end
 
         local function nyi(aborts)
@@ -198,3 +203,41 @@ NYI aborts: 0
 --- response_body
 sum: 200010000
 NYI aborts seen: true
+
+
+
+=== TEST 5: ipgeo.api's answer() (the API's rewrite-phase GET), called by set_by_lua request after request, is JIT-compiled with no NYI abort
+--- config
+    location = /api/ip_query {
+        include $TEST_NGINX_IPGEO_ROOT/nginx-conf/ipgeo_api_location.conf;
+    }
+    location = /t {
+        content_by_lua_block {
+            local T = require "t.jit"
+            local ips = { "8.8.8.8", "114.114.114.114", "2001:db8::1", "::ffff:1.0.0.1" }
+            -- The first answer for each record goes through serve(), which
+            -- caches its JSON; answer() answers the rest.
+            for _, ip in ipairs(ips) do
+                ngx.location.capture("/api/ip_query", { args = "ip=" .. ip })
+            end
+            local function hot(n)
+                local fast = 0
+                for i = 1, n do
+                    local res = ngx.location.capture("/api/ip_query", { args = "ip=" .. ips[i % 4 + 1] })
+                    if tonumber(res.header["Content-Length"]) == #res.body then
+                        fast = fast + 1
+                    end
+                end
+                return fast
+            end
+            local fast, _, aborts, traces = T.traced(hot, 2000)
+            ngx.say("answered by answer(): ", fast)
+            ngx.say("traces in ipgeo/api.lua: ", (traces["api.lua"] or 0) >= 1)
+            local nyi = T.nyi(aborts)
+            ngx.say("NYI aborts: ", #nyi, #nyi > 0 and (" " .. table.concat(nyi, "; ")) or "")
+        }
+    }
+--- response_body
+answered by answer(): 2000
+traces in ipgeo/api.lua: true
+NYI aborts: 0

@@ -585,9 +585,29 @@ function _M.serve(self)
 end
 
 
--- _M.answer()'s work; raises an error only for a misconfiguration or a
--- fault (the caller logs it).
-local function fast_answer(self)
+local logged = {}
+local nlogged = 0
+
+-- Logs `msg` once per worker (at most 32 messages).
+local function log_once(msg)
+    if not logged[msg] and nlogged < 32 then
+        logged[msg] = true
+        nlogged = nlogged + 1
+        ngx.log(ngx.ERR, msg)
+    end
+end
+
+--- For set_by_lua: answers a GET whose ?ip= is found before the
+--- content phase, with no Lua coroutine and no Lua string for the body.
+--- The JSON body, byte for byte serve()'s, goes into the nginx variable
+--- $ipgeo_body, and "1" is returned; any other request gets "" and is left
+--- to serve() in the same location (errors, HEAD, POST, no ip, db=, escaped
+--- addresses, timing). See nginx-conf/ipgeo_api_location.conf. A location
+--- without `set $ipgeo_body ""` is logged once per worker and left to
+--- serve(). No pcall (it would cost the JIT a trace per request path:
+--- "NYI: return to lower frame"): nothing here raises except what serve()
+--- raises for too (misused options).
+function _M.answer(self)
     if getmetatable(self) ~= mt then
         self = _M.handler(self)
     end
@@ -638,34 +658,12 @@ local function fast_answer(self)
     ffi_copy(body_buf + n + #frag, tail, #tail)
     set_errlen[0] = 256
     if var_set(r, "ipgeo_body", 10, set_lower, body_buf, total, set_err, set_errlen) ~= 0 then
-        error("cannot set $ipgeo_body (" .. ffi_string(set_err, set_errlen[0])
-              .. "): declare it in the location with set $ipgeo_body \"\"; before set_by_lua", 0)
+        log_once("ipgeo.api answer(): cannot set $ipgeo_body (" .. ffi_string(set_err, set_errlen[0])
+                 .. "): declare it in the location with set $ipgeo_body \"\"; before set_by_lua"
+                 .. " (serve() answers instead)")
+        return ""
     end
     return "1"
-end
-
-local logged = {}
-local nlogged = 0
-
---- For set_by_lua: answers a GET whose ?ip= is found before the
---- content phase, with no Lua coroutine and no Lua string for the body.
---- The JSON body, byte for byte serve()'s, goes into the nginx variable
---- $ipgeo_body, and "1" is returned; any other request gets "" and is left
---- to serve() in the same location (errors, HEAD, POST, no ip, db=, escaped
---- addresses, timing). See nginx-conf/ipgeo_api_location.conf. Never
---- raises: a fault is logged (once per message) and "" returned.
-function _M.answer(self)
-    local ok, hit = pcall(fast_answer, self)
-    if ok then
-        return hit
-    end
-    local msg = tostring(hit)
-    if not logged[msg] and nlogged < 32 then
-        logged[msg] = true
-        nlogged = nlogged + 1
-        ngx.log(ngx.ERR, "ipgeo.api answer(): ", msg, " (serve() answers instead)")
-    end
-    return ""
 end
 
 
