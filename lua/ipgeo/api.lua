@@ -269,10 +269,10 @@ local held = {} -- luacheck: ignore 241 (it only keeps strings alive)
 
 -- The value of nginx variable `name` (lower case, under 32 bytes) as a
 -- pointer and its length, nil when unset. The memory is the request's, or
--- the string in held[name].
-local function variable(name)
+-- the string in held[name]. `r`, the request, if the caller has it.
+local function variable(name, r)
     if var_get then
-        local r = get_request()
+        r = r or get_request()
         if r and var_get(r, name, #name, var_lower, 0, var_ptr, var_len, var_err) == 0 then
             return var_ptr[0], var_len[0]
         end
@@ -585,17 +585,7 @@ function _M.serve(self)
 end
 
 
-local logged = {}
-local nlogged = 0
-
--- Logs `msg` once per worker (at most 32 messages).
-local function log_once(msg)
-    if not logged[msg] and nlogged < 32 then
-        logged[msg] = true
-        nlogged = nlogged + 1
-        ngx.log(ngx.ERR, msg)
-    end
-end
+local warned_body_var = false
 
 --- For set_by_lua: answers a GET whose ?ip= is found before the
 --- content phase, with no Lua coroutine and no Lua string for the body.
@@ -619,10 +609,10 @@ function _M.answer(self)
         return ""
     end
     local r = get_request()
-    if not r or var_get(r, "args", 4, var_lower, 0, var_ptr, var_len, var_err) ~= 0 then
+    local q, qlen = variable("args", r)
+    if not q then
         return ""
     end
-    local q, qlen = var_ptr[0], var_len[0]
     -- An escaped db= or ip=, db= where allow_db is false, and an unknown
     -- database are serve()'s (it answers their errors).
     local db
@@ -658,9 +648,12 @@ function _M.answer(self)
     ffi_copy(body_buf + n + #frag, tail, #tail)
     set_errlen[0] = 256
     if var_set(r, "ipgeo_body", 10, set_lower, body_buf, total, set_err, set_errlen) ~= 0 then
-        log_once("ipgeo.api answer(): cannot set $ipgeo_body (" .. ffi_string(set_err, set_errlen[0])
-                 .. "): declare it in the location with set $ipgeo_body \"\"; before set_by_lua"
-                 .. " (serve() answers instead)")
+        if not warned_body_var then
+            warned_body_var = true
+            ngx.log(ngx.ERR, "ipgeo.api answer(): cannot set $ipgeo_body (", ffi_string(set_err, set_errlen[0]),
+                    "): declare it in the location with set $ipgeo_body \"\"; before set_by_lua",
+                    " (serve() answers instead)")
+        end
         return ""
     end
     return "1"
