@@ -21,7 +21,9 @@
 //! - `*/maxminddb_decode`: the `maxminddb` crate's lookup plus decoding the
 //!   same fields into a borrowed struct;
 //! - `dependent/*`: each address derived from the previous answer, so
-//!   lookups cannot overlap: latency, not throughput;
+//!   lookups cannot overlap: latency, not throughput. `*_ipgeo_locate` is
+//!   `Table::locate_v4` / `locate_v6` (record and matched network), what
+//!   the HTTP API's GET path calls once per request;
 //! - `merged/*`: the merged default table (`data/default.ipgeo`, DB-IP +
 //!   ip2region) beside DB-IP alone, same addresses, same run.
 
@@ -243,11 +245,35 @@ fn bench(c: &mut Criterion) {
             i
         })
     });
+    g.bench_function("v4_ipgeo_locate", |b| {
+        let mut i = 0usize;
+        b.iter(|| {
+            for _ in 0..STREAM {
+                let r = table
+                    .locate_v4(v4.pool[i % POOL])
+                    .map_or(0, |(r, net)| r ^ u32::from(net.prefix));
+                i += 1 + (r & 1) as usize;
+            }
+            i
+        })
+    });
     g.bench_function("v6_ipgeo_ref", |b| {
         let mut i = 0usize;
         b.iter(|| {
             for _ in 0..STREAM {
                 let r = table.find_v6_ref(v6.pool[i % POOL]);
+                i += 1 + (r & 1) as usize;
+            }
+            i
+        })
+    });
+    g.bench_function("v6_ipgeo_locate", |b| {
+        let mut i = 0usize;
+        b.iter(|| {
+            for _ in 0..STREAM {
+                let r = table
+                    .locate_v6(v6.pool[i % POOL])
+                    .map_or(0, |(r, net)| r ^ u32::from(net.prefix));
                 i += 1 + (r & 1) as usize;
             }
             i

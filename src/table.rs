@@ -878,7 +878,7 @@ impl<S: AsRef<[u8]>> Table<S> {
         // keeping the range entry, which the network needs even where the
         // leaf holds the record directly).
         let key = u64::from(ip);
-        self.prefetch_slot(&self.v4, key, 32);
+        self.prefetch_range_guess::<false>(&self.v4, key);
         let leaf = self.descend(&self.v4, key, 32);
         let i = self.entry_from::<false>(leaf, key)?;
         let r = if leaf & format::DIRECT != 0 {
@@ -960,7 +960,7 @@ impl<S: AsRef<[u8]>> Table<S> {
     #[inline]
     pub fn find_v4_ref(&self, ip: u32) -> u32 {
         let f = &self.v4;
-        self.prefetch_slot(f, u64::from(ip), 32);
+        self.prefetch_range_guess::<false>(f, u64::from(ip));
         let leaf = self.descend(f, u64::from(ip), 32);
         if leaf & format::DIRECT != 0 {
             return leaf & format::LEAF_MASK;
@@ -1199,6 +1199,27 @@ impl<S: AsRef<[u8]>> Table<S> {
         prefetch(self.buf.as_ref(), f.slots + slot * 4);
     }
 
+    /// Reads the slot bounds of `key` (their load overlaps the index root's)
+    /// and starts loading the range entry that linear interpolation inside
+    /// the slot predicts. Where the prediction is on the right line, the
+    /// range search after the descent reads memory that arrived during the
+    /// descent's own miss, instead of waiting for a third one.
+    #[inline(always)]
+    fn prefetch_range_guess<const V6: bool>(&self, f: &Family, key: u64) {
+        let bits = if V6 { 64 } else { 32 };
+        let Some((first, end)) = self.slot_bounds(f, key, bits) else {
+            return;
+        };
+        let sub = bits - format::SLOT_BITS;
+        let at = guess(first, end, key & ((1u64 << sub) - 1), sub);
+        let size = if V6 {
+            format::V6_ENTRY
+        } else {
+            format::V4_ENTRY
+        };
+        prefetch(self.buf.as_ref(), f.ranges.off + at * size);
+    }
+
     /// The first and end entry of the slot holding `key`.
     #[inline(always)]
     pub(crate) fn slot_bounds(&self, f: &Family, key: u64, bits: u32) -> Option<(usize, usize)> {
@@ -1217,10 +1238,14 @@ impl<S: AsRef<[u8]>> Table<S> {
         let f = if V6 { &self.v6 } else { &self.v4 };
         let bits = if V6 { 64 } else { 32 };
         let (first, end) = self.slot_bounds(f, key, bits)?;
-        let rel = key & ((1u64 << (bits - format::SLOT_BITS)) - 1);
+        let sub = bits - format::SLOT_BITS;
+        let rel = key & ((1u64 << sub) - 1);
         let mut lo = leaf as usize;
         if leaf & format::DIRECT != 0 || lo < first || lo >= end {
-            lo = first;
+            // No range named: start where interpolation points (the entry
+            // prefetch_range_guess loaded), not at the slot's first entry,
+            // which in a long slot is many lines away.
+            lo = guess(first, end, rel, sub);
         }
         scan(lo, first, end, |i| {
             self.key(f, V6, i).is_some_and(|k| k <= rel)
@@ -1530,12 +1555,28 @@ pub struct VerifyReport {
 /// The last index `i` below `n` for which `le(i)` holds, starting from `lo`
 /// (`le` is monotone over `first..n`: true, then false, and true at
 /// `first`). A few steps are scanned one by one, then the search gallops.
-/// If `le(lo)` does not hold (an index that `open` could not prove exact),
-/// `first..n` is bisected instead, so answers stay right.
+/// If `le(lo)` does not hold (`lo` an interpolated guess past the answer,
+/// or an index that `open` could not prove exact), it gallops down instead,
+/// so answers stay right.
 #[inline(always)]
 fn scan(lo: usize, first: usize, n: usize, le: impl Fn(usize) -> bool) -> Option<usize> {
-    if lo >= n || lo < first || !le(lo) {
+    if lo >= n || lo < first {
         return search(first, n.checked_sub(1)?, le);
+    }
+    if !le(lo) {
+        // The answer lies below `lo`: gallop down to an entry where `le`
+        // holds, then bisect (at `first`, `search` copes with a malformed
+        // slot where `le(first)` does not hold).
+        let mut hi = lo;
+        let mut step = 1;
+        loop {
+            let j = lo.saturating_sub(step).max(first);
+            if j == first || le(j) {
+                return search(j, hi.saturating_sub(1).max(j), le);
+            }
+            hi = j;
+            step *= 2;
+        }
     }
     let mut i = lo;
     for _ in 0..8 {
@@ -1555,6 +1596,16 @@ fn scan(lo: usize, first: usize, n: usize, le: impl Fn(usize) -> bool) -> Option
             return search(i, j.min(n) - 1, le);
         }
     }
+}
+
+/// The entry of slot `first..end` that linear interpolation predicts for
+/// relative key `rel` (of `sub` bits): where it would be if the slot's
+/// range starts were evenly spread. Always in `first..end` for a non-empty
+/// slot.
+#[inline(always)]
+fn guess(first: usize, end: usize, rel: u64, sub: u32) -> usize {
+    let n = end.saturating_sub(first) as u128;
+    first + ((u128::from(rel) * n) >> sub) as usize
 }
 
 /// The last index `i` in `lo..=hi` for which `le(i)` holds, given that it
@@ -1803,6 +1854,44 @@ mod tests {
             assert_eq!(i, keys.partition_point(|&k| k <= a) - 1, "a={a}");
         }
         assert_eq!(search(3, 2, |_| true), None);
+    }
+
+    #[test]
+    fn scan_finds_last_le_from_any_start() {
+        // A slot at `first`..`n` of a longer array: every start, whether
+        // before the answer (scan up, gallop), on it, or past it (an
+        // interpolated guess too far: gallop down), gives the same entry.
+        let keys: Vec<u32> = (0..300).map(|i| i * 7 + (i % 5)).collect();
+        let (first, n) = (20, 260);
+        let rel = |i: usize| keys[i] - keys[first];
+        for a in [
+            0, 1, 6, 7, 40, 41, 500, 1000, 1001, 1500, 1673, 1674, 1675, 5000,
+        ] {
+            let want = first + (first..n).filter(|&i| rel(i) <= a).count() - 1;
+            for lo in first..n {
+                assert_eq!(
+                    scan(lo, first, n, |i| rel(i) <= a),
+                    Some(want),
+                    "a={a} lo={lo}"
+                );
+            }
+            // A start outside the slot bisects it.
+            assert_eq!(scan(n, first, n, |i| rel(i) <= a), Some(want), "a={a}");
+            assert_eq!(scan(0, first, n, |i| rel(i) <= a), Some(want), "a={a}");
+        }
+    }
+
+    #[test]
+    fn guess_stays_in_the_slot() {
+        for (first, end) in [(0usize, 1usize), (5, 6), (10, 20), (100, 65_636)] {
+            for rel in [0u64, 1, 0x7FFF, 0xFFFF] {
+                let g = guess(first, end, rel, 16);
+                assert!((first..end).contains(&g), "{first}..{end} rel={rel}: {g}");
+            }
+            let g = guess(first, end, u64::MAX >> 16, 48);
+            assert!((first..end).contains(&g));
+        }
+        assert_eq!(guess(0, 100, 0x8000, 16), 50);
     }
 
     #[test]

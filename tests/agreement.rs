@@ -99,6 +99,36 @@ fn dbip_city_lite_agrees_with_maxminddb() {
     }
     eprintln!("IPv4: {SAMPLES} random addresses agree ({with_data} with data)");
     assert!(with_data > SAMPLES / 2, "too few IPv4 answers: {with_data}");
+    // The matched network (`locate_v4`, the HTTP API's "network", whose
+    // range search starts at an interpolated guess): it is aligned, holds
+    // the address, carries the same record as `find_v4_ref`, and both its
+    // ends have that record.
+    for _ in 0..SAMPLES / 5 {
+        let a = rng.next_u64() as u32;
+        let r = table.find_v4_ref(a);
+        let Some((got, net)) = table.locate_v4(a) else {
+            assert!(table.lookup_v4(a).is_none(), "{a:#x}: locate found nothing");
+            continue;
+        };
+        assert_eq!(got, r, "{a:#x}");
+        let IpAddr::V4(first) = net.addr else {
+            panic!("{a:#x}: {net} is not IPv4");
+        };
+        let first = u32::from(first);
+        let host = u32::MAX.checked_shr(u32::from(net.prefix)).unwrap_or(0);
+        assert_eq!(first & host, 0, "{a:#x}: {net} is not aligned");
+        assert_eq!(a & !host, first, "{a:#x} is not in {net}");
+        assert_eq!(
+            table.find_v4_ref(first),
+            r,
+            "{a:#x}: first address of {net}"
+        );
+        assert_eq!(
+            table.find_v4_ref(first | host),
+            r,
+            "{a:#x}: last address of {net}"
+        );
+    }
     let mut with_data = 0;
     for _ in 0..SAMPLES {
         let ip = IpAddr::V6(sample_v6(&mut rng, &sources[1].v6).unwrap().into());
