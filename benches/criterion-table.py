@@ -45,15 +45,17 @@ def main():
         ref, batch = ns(fam, "ipgeo_ref"), ns(fam, "ipgeo_batch")
         fields, mmdb = ns(fam, "ipgeo_fields"), ns(fam, "maxminddb_decode")
         dep = ns("dependent", f"{fam}_ipgeo_ref")
+        loc = ns("dependent", f"{fam}_ipgeo_locate")
         limit = 30 if fam == "v4" else 50
-        rows.append((fam, ref, batch, fields, mmdb, dep, limit))
+        rows.append((fam, ref, batch, fields, mmdb, dep, loc, limit))
     print("| addresses | ipgeo ref | ipgeo batch | ipgeo ref + 5 fields | maxminddb lookup + decode |"
-          " maxminddb ÷ ipgeo batch | maxminddb ÷ ipgeo ref | dependent (latency) | target (stream) |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
-    for fam, ref, batch, fields, mmdb, dep, limit in rows:
+          " maxminddb ÷ ipgeo batch | maxminddb ÷ ipgeo ref | dependent ref (latency) |"
+          " dependent locate (latency) | target (stream) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    for fam, ref, batch, fields, mmdb, dep, loc, limit in rows:
         label = "random IPv4" if fam == "v4" else "random IPv6 (in DB-IP networks)"
         print(f"| {label} | {fmt(ref)} | {fmt(batch)} | {fmt(fields)} | {fmt(mmdb)} |"
-              f" {ratio(mmdb, batch)} | {ratio(mmdb, ref)} | {fmt(dep)} | {verdict(batch, limit)} |")
+              f" {ratio(mmdb, batch)} | {ratio(mmdb, ref)} | {fmt(dep)} | {fmt(loc)} | {verdict(batch, limit)} |")
     mdep = ns("dependent", "v4_maxminddb_decode")
     print(f"\nmaxminddb dependent IPv4 lookup + decode: {fmt(mdep)} ns. All values: median ns per address.")
     hot4, hot6 = ns("v4", "ipgeo_batch_hot"), ns("v6", "ipgeo_batch_hot")
