@@ -116,6 +116,28 @@ fn read_fields(t: &MappedTable, r: u32) -> usize {
     }
 }
 
+/// Benchmark `name` in `g`: `STREAM` lookups by `f` per iteration, each
+/// address taken from `pool` at an index that depends on the previous
+/// answer, so a lookup cannot start before the previous one ended (the
+/// index always moves forward, so the chain never cycles).
+fn dependent<T: Copy>(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    pool: &[T],
+    f: impl Fn(T) -> u32,
+) {
+    g.bench_function(name, |b| {
+        let mut i = 0usize;
+        b.iter(|| {
+            for _ in 0..STREAM {
+                let r = f(pool[i % POOL]);
+                i += 1 + (r & 1) as usize;
+            }
+            i
+        })
+    });
+}
+
 fn bench(c: &mut Criterion) {
     let dir = data();
     let table_path = dir.join("dbip.ipgeo");
@@ -230,69 +252,29 @@ fn bench(c: &mut Criterion) {
         g.finish();
     }
 
-    // Each address is taken from the pool at an index that depends on the
-    // previous answer, so a lookup cannot start before the previous one
-    // ended; the index always moves forward, so the chain never cycles.
+    // Latency: see dependent().
     let mut g = c.benchmark_group("dependent");
     g.throughput(Throughput::Elements(STREAM as u64));
-    g.bench_function("v4_ipgeo_ref", |b| {
-        let mut i = 0usize;
-        b.iter(|| {
-            for _ in 0..STREAM {
-                let r = table.find_v4_ref(v4.pool[i % POOL]);
-                i += 1 + (r & 1) as usize;
-            }
-            i
-        })
+    dependent(&mut g, "v4_ipgeo_ref", &v4.pool, |a| table.find_v4_ref(a));
+    dependent(&mut g, "v4_ipgeo_locate", &v4.pool, |a| {
+        table
+            .locate_v4(a)
+            .map_or(0, |(r, net)| r ^ u32::from(net.prefix))
     });
-    g.bench_function("v4_ipgeo_locate", |b| {
-        let mut i = 0usize;
-        b.iter(|| {
-            for _ in 0..STREAM {
-                let r = table
-                    .locate_v4(v4.pool[i % POOL])
-                    .map_or(0, |(r, net)| r ^ u32::from(net.prefix));
-                i += 1 + (r & 1) as usize;
-            }
-            i
-        })
+    dependent(&mut g, "v6_ipgeo_ref", &v6.pool, |a| table.find_v6_ref(a));
+    dependent(&mut g, "v6_ipgeo_locate", &v6.pool, |a| {
+        table
+            .locate_v6(a)
+            .map_or(0, |(r, net)| r ^ u32::from(net.prefix))
     });
-    g.bench_function("v6_ipgeo_ref", |b| {
-        let mut i = 0usize;
-        b.iter(|| {
-            for _ in 0..STREAM {
-                let r = table.find_v6_ref(v6.pool[i % POOL]);
-                i += 1 + (r & 1) as usize;
+    dependent(&mut g, "v4_maxminddb_decode", &v4.pool, |a| {
+        let mut r = 0u32;
+        if let Ok(res) = r4.lookup(IpAddr::V4(a.into())) {
+            if let Ok(Some(rec)) = res.decode::<Flat<'_>>() {
+                r = rec.country_code.map_or(0, |c| u32::from(c.as_bytes()[0]));
             }
-            i
-        })
-    });
-    g.bench_function("v6_ipgeo_locate", |b| {
-        let mut i = 0usize;
-        b.iter(|| {
-            for _ in 0..STREAM {
-                let r = table
-                    .locate_v6(v6.pool[i % POOL])
-                    .map_or(0, |(r, net)| r ^ u32::from(net.prefix));
-                i += 1 + (r & 1) as usize;
-            }
-            i
-        })
-    });
-    g.bench_function("v4_maxminddb_decode", |b| {
-        let mut i = 0usize;
-        b.iter(|| {
-            for _ in 0..STREAM {
-                let mut r = 0u32;
-                if let Ok(res) = r4.lookup(IpAddr::V4(v4.pool[i % POOL].into())) {
-                    if let Ok(Some(rec)) = res.decode::<Flat<'_>>() {
-                        r = rec.country_code.map_or(0, |c| u32::from(c.as_bytes()[0]));
-                    }
-                }
-                i += 1 + (r & 1) as usize;
-            }
-            i
-        })
+        }
+        r
     });
     g.finish();
 
