@@ -878,9 +878,9 @@ impl<S: AsRef<[u8]>> Table<S> {
         // keeping the range entry, which the network needs even where the
         // leaf holds the record directly).
         let key = u64::from(ip);
-        self.prefetch_range_guess::<false>(&self.v4, key);
+        let slot = self.prefetch_range_guess::<false>(key)?;
         let leaf = self.descend(&self.v4, key, 32);
-        let i = self.entry_from::<false>(leaf, key)?;
+        let i = self.entry_in::<false>(leaf, key, slot)?;
         let r = if leaf & format::DIRECT != 0 {
             leaf & format::LEAF_MASK
         } else {
@@ -960,12 +960,13 @@ impl<S: AsRef<[u8]>> Table<S> {
     #[inline]
     pub fn find_v4_ref(&self, ip: u32) -> u32 {
         let f = &self.v4;
-        self.prefetch_range_guess::<false>(f, u64::from(ip));
-        let leaf = self.descend(f, u64::from(ip), 32);
+        let key = u64::from(ip);
+        let slot = self.prefetch_range_guess::<false>(key);
+        let leaf = self.descend(f, key, 32);
         if leaf & format::DIRECT != 0 {
             return leaf & format::LEAF_MASK;
         }
-        self.entry_from::<false>(leaf, u64::from(ip))
+        slot.and_then(|slot| self.entry_in::<false>(leaf, key, slot))
             .and_then(|i| self.rec(f, false, i))
             .unwrap_or(format::REC_NONE)
     }
@@ -1199,25 +1200,32 @@ impl<S: AsRef<[u8]>> Table<S> {
         prefetch(self.buf.as_ref(), f.slots + slot * 4);
     }
 
-    /// Reads the slot bounds of `key` (their load overlaps the index root's)
-    /// and starts loading the range entry that linear interpolation inside
-    /// the slot predicts. Where the prediction is on the right line, the
-    /// range search after the descent reads memory that arrived during the
-    /// descent's own miss, instead of waiting for a third one.
+    /// The slot of `key`: its entries and the interpolated guess.
     #[inline(always)]
-    fn prefetch_range_guess<const V6: bool>(&self, f: &Family, key: u64) {
-        let bits = if V6 { 64 } else { 32 };
-        let Some((first, end)) = self.slot_bounds(f, key, bits) else {
-            return;
-        };
+    fn slot_guess<const V6: bool>(&self, key: u64) -> Option<SlotGuess> {
+        let (f, bits) = if V6 { (&self.v6, 64) } else { (&self.v4, 32) };
+        let (first, end) = self.slot_bounds(f, key, bits)?;
         let sub = bits - format::SLOT_BITS;
         let at = guess(first, end, key & ((1u64 << sub) - 1), sub);
-        let size = if V6 {
-            format::V6_ENTRY
+        Some(SlotGuess { first, end, at })
+    }
+
+    /// Reads the slot of `key` (the load of its bounds overlaps the index
+    /// root's) and starts loading the range entry that linear interpolation
+    /// inside the slot predicts. Where the prediction is on the right line,
+    /// the range search after the descent reads memory that arrived during
+    /// the descent's own miss, instead of waiting for a third one. The slot
+    /// goes on to [`Table::entry_in`].
+    #[inline(always)]
+    fn prefetch_range_guess<const V6: bool>(&self, key: u64) -> Option<SlotGuess> {
+        let slot = self.slot_guess::<V6>(key)?;
+        let (f, size) = if V6 {
+            (&self.v6, format::V6_ENTRY)
         } else {
-            format::V4_ENTRY
+            (&self.v4, format::V4_ENTRY)
         };
-        prefetch(self.buf.as_ref(), f.ranges.off + at * size);
+        prefetch(self.buf.as_ref(), f.ranges.off + slot.at * size);
+        Some(slot)
     }
 
     /// The first and end entry of the slot holding `key`.
@@ -1235,17 +1243,22 @@ impl<S: AsRef<[u8]>> Table<S> {
     /// slot).
     #[inline(always)]
     fn entry_from<const V6: bool>(&self, leaf: u32, key: u64) -> Option<usize> {
+        self.entry_in::<V6>(leaf, key, self.slot_guess::<V6>(key)?)
+    }
+
+    /// [`Table::entry_from`] in the slot of `key`, already read.
+    #[inline(always)]
+    fn entry_in<const V6: bool>(&self, leaf: u32, key: u64, slot: SlotGuess) -> Option<usize> {
         let f = if V6 { &self.v6 } else { &self.v4 };
         let bits = if V6 { 64 } else { 32 };
-        let (first, end) = self.slot_bounds(f, key, bits)?;
-        let sub = bits - format::SLOT_BITS;
-        let rel = key & ((1u64 << sub) - 1);
+        let rel = key & ((1u64 << (bits - format::SLOT_BITS)) - 1);
+        let SlotGuess { first, end, at } = slot;
         let mut lo = leaf as usize;
         if leaf & format::DIRECT != 0 || lo < first || lo >= end {
             // No range named: start where interpolation points (the entry
             // prefetch_range_guess loaded), not at the slot's first entry,
             // which in a long slot is many lines away.
-            lo = guess(first, end, rel, sub);
+            lo = at;
         }
         scan(lo, first, end, |i| {
             self.key(f, V6, i).is_some_and(|k| k <= rel)
@@ -1596,6 +1609,15 @@ fn scan(lo: usize, first: usize, n: usize, le: impl Fn(usize) -> bool) -> Option
             return search(i, j.min(n) - 1, le);
         }
     }
+}
+
+/// A slot's range entries `first..end`, and `at`, the entry that [`guess`]
+/// predicts for the key being looked up.
+#[derive(Clone, Copy)]
+struct SlotGuess {
+    first: usize,
+    end: usize,
+    at: usize,
 }
 
 /// The entry of slot `first..end` that linear interpolation predicts for
